@@ -1,0 +1,235 @@
+//! One call from start to end: resolve the model, send, decode, and deliver events to a
+//! consumer through a bounded channel (so a slow consumer slows the upstream read, never
+//! memory). The call always ends with exactly one `Event::End`, which carries the usage the
+//! caller must record: reported by the provider, or estimated when the stream was cut short.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::{ChatChunk, ChatCompletion, ChatRequest, StreamAccumulator, Usage};
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::{self, mock, resolve, ProviderKind, Target};
+use crate::transport;
+
+/// Capacity of the event channel: enough to batch a fast stream, small enough to push back.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// A request resolved and ready to run.
+#[derive(Debug)]
+pub struct Call {
+    pub request: ChatRequest,
+    pub target: Target,
+    /// The model string the caller asked for, for usage records.
+    pub model_label: String,
+}
+
+impl Call {
+    /// Parses and checks a request and resolves its model: every input error surfaces here,
+    /// before anything is sent.
+    pub fn prepare(mut request: ChatRequest) -> Result<Call> {
+        request.normalize_legacy_functions()?;
+        request.validate()?;
+        let target = resolve::resolve(&mut request)?;
+        Ok(Call { model_label: request.model.clone(), request, target })
+    }
+}
+
+pub enum Event {
+    Chunk(ChatChunk),
+    End(Box<Outcome>),
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The whole answer (assembled from the stream when streamed).
+    pub completion: ChatCompletion,
+    /// What to bill: `None` only when the provider never accepted the request.
+    pub usage: Option<Usage>,
+    pub error: Option<Error>,
+    pub warnings: Vec<String>,
+}
+
+/// Runs a call to its end, sending chunks (when `stream`) and then one `End`.
+pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
+    let mut acc = StreamAccumulator::default();
+    let mut warnings = Vec::new();
+    let mut sent = false;
+    let result = if call.target.provider == ProviderKind::Mock {
+        run_mock(&mut call, stream, &cancel, &tx, &mut acc, &mut sent).await
+    } else {
+        run_http(&call, stream, &cancel, &tx, &mut acc, &mut warnings, &mut sent).await
+    };
+    let (completion, usage, error) = match result {
+        Ok(Some(done)) => {
+            let usage = done.usage.or_else(|| Some(estimate(&call, "", &done)));
+            (done, usage, None)
+        }
+        other => {
+            let error = other.err();
+            let generated = acc.generated_text();
+            let usage_reported = acc.usage;
+            let mut completion = std::mem::take(&mut acc).into_completion();
+            if completion.model.is_empty() {
+                completion.model.clone_from(&call.target.model);
+            }
+            let usage = match (error.is_some(), usage_reported) {
+                (false, Some(u)) => Some(u),
+                // A provider bills what it accepted; count it ourselves when it could not say.
+                _ if sent => Some(estimate(&call, &generated, &completion)),
+                _ => None,
+            };
+            (completion, usage, error)
+        }
+    };
+    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, error, warnings }))).await;
+}
+
+fn estimate(call: &Call, generated: &str, done: &ChatCompletion) -> Usage {
+    let generated = if generated.is_empty() {
+        let mut s = String::new();
+        for c in &done.choices {
+            s.push_str(c.message.reasoning_content.as_deref().unwrap_or(""));
+            s.push_str(c.message.content.as_deref().unwrap_or(""));
+            for t in c.message.tool_calls.iter().flatten() {
+                s.push_str(&t.function.name);
+                s.push_str(&t.function.arguments);
+            }
+        }
+        s
+    } else {
+        generated.to_owned()
+    };
+    crate::usage::estimate(&call.request, &call.target.model, &generated)
+}
+
+/// Delivers a chunk to the consumer; `false` when the consumer is gone.
+async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, chunk: ChatChunk) -> Result<bool> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::cancelled()),
+        r = tx.send(Event::Chunk(chunk)) => Ok(r.is_ok()),
+    }
+}
+
+/// `Ok(Some)` a non-streamed answer; `Ok(None)` a stream ended normally (its state is in `acc`).
+async fn run_http(
+    call: &Call,
+    stream: bool,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Event>,
+    acc: &mut StreamAccumulator,
+    warnings: &mut Vec<String>,
+    sent: &mut bool,
+) -> Result<Option<ChatCompletion>> {
+    let adapter = providers::adapter(call.target.provider)
+        .ok_or_else(|| Error::new(ErrorKind::Internal, "provider has no HTTP adapter"))?;
+    let built = adapter.build_request(&call.request, &call.target, stream)?;
+    warnings.extend(built.warnings);
+    let provider = call.target.provider.name();
+    let deadline = Instant::now() + call.target.timeouts.total;
+    let resp = match transport::send(adapter, &built.http, &call.target, cancel, deadline).await {
+        Ok(r) => r,
+        Err(e) => {
+            // Cancelled while waiting for the answer: the provider may already be generating.
+            *sent = e.kind == ErrorKind::Cancelled;
+            return Err(e);
+        }
+    };
+    *sent = true;
+    if !stream {
+        let body = transport::read_capped(resp, usize::MAX, cancel, deadline, provider).await?;
+        let mut done = adapter.parse_response(&body)?;
+        if done.model.is_empty() {
+            done.model.clone_from(&call.target.model);
+        }
+        return Ok(Some(done));
+    }
+    let mut decoder = adapter.stream_decoder(&call.target);
+    let mut resp = resp;
+    let mut out = Vec::with_capacity(16);
+    let idle = call.target.timeouts.idle;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                return Err(Error::new(ErrorKind::Timeout, "stream not complete before the deadline").with_provider(provider))
+            }
+            r = tokio::time::timeout(idle, resp.chunk()) => r,
+        };
+        let bytes = match next {
+            Err(_) => {
+                return Err(Error::new(ErrorKind::Timeout, format!("stream silent for {:.1} s", idle.as_secs_f64()))
+                    .with_provider(provider))
+            }
+            Ok(Err(e)) => return Err(transport::network_error(&e, provider)),
+            Ok(Ok(None)) => {
+                decoder.finish(&mut out)?;
+                for c in out.drain(..) {
+                    acc.push(&c);
+                    if !deliver(tx, cancel, c).await? {
+                        return Err(Error::cancelled());
+                    }
+                }
+                return Ok(None);
+            }
+            Ok(Ok(Some(b))) => b,
+        };
+        decoder.feed(&bytes, &mut out)?;
+        for c in out.drain(..) {
+            acc.push(&c);
+            if !deliver(tx, cancel, c).await? {
+                return Err(Error::cancelled());
+            }
+        }
+    }
+}
+
+async fn run_mock(
+    call: &mut Call,
+    stream: bool,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Event>,
+    acc: &mut StreamAccumulator,
+    sent: &mut bool,
+) -> Result<Option<ChatCompletion>> {
+    let plan = mock::plan(&mut call.request, &call.target)?;
+    *sent = true;
+    for c in plan.chunks {
+        if !plan.delay.is_zero() {
+            transport::sleep_or_cancel(plan.delay, cancel).await?;
+        } else if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        acc.push(&c);
+        if stream && !deliver(tx, cancel, c).await? {
+            return Err(Error::cancelled());
+        }
+    }
+    Ok(None)
+}
+
+/// Runs a call on the current runtime and returns its outcome (for Rust callers and tests).
+pub async fn run_to_end(call: Call, stream: bool, cancel: CancellationToken) -> (Vec<ChatChunk>, Outcome) {
+    let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let task = tokio::spawn(run(call, stream, cancel, tx));
+    let mut chunks = Vec::new();
+    let mut end = None;
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::Chunk(c) => chunks.push(c),
+            Event::End(o) => end = Some(*o),
+        }
+    }
+    let _ = task.await;
+    let outcome = end.unwrap_or_else(|| Outcome {
+        completion: StreamAccumulator::default().into_completion(),
+        usage: None,
+        error: Some(Error::new(ErrorKind::Internal, "call ended without an outcome")),
+        warnings: vec![],
+    });
+    (chunks, outcome)
+}

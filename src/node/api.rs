@@ -1,0 +1,101 @@
+//! The functions the JS wrapper calls: start a call (completion, stream, amplify), set secrets
+//! and timeouts. Input errors do not throw: they come back as the call's first and last batch,
+//! so every call reports through one path.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use napi_derive::napi;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::handle::{CallHandle, Mode};
+use crate::amplify::{self, lines::datasources_line, AmplifyEncoder};
+use crate::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
+use crate::chat::{ChatRequest, StreamAccumulator};
+use crate::config;
+use crate::error::{Error, Result};
+
+fn start(prepared: Result<Call>, stream: bool, mode: Mode, intro: String) -> CallHandle {
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let cancel = CancellationToken::new();
+    match prepared {
+        Ok(c) => {
+            napi::bindgen_prelude::spawn(call::run(c, stream, cancel.clone(), tx));
+        }
+        Err(e) => {
+            let outcome = Outcome {
+                completion: StreamAccumulator::default().into_completion(),
+                usage: None,
+                error: Some(e),
+                warnings: vec![],
+            };
+            // The channel is new and empty: this cannot be full.
+            let _ = tx.try_send(Event::End(Box::new(outcome)));
+        }
+    }
+    CallHandle::new(rx, mode, intro, cancel)
+}
+
+/// Starts `completion()`: one batch with the `ChatCompletion` JSON.
+#[napi(catch_unwind)]
+pub fn start_completion(request_json: String) -> CallHandle {
+    let prepared = ChatRequest::from_json(&request_json).and_then(Call::prepare);
+    start(prepared, false, Mode::Completion, String::new())
+}
+
+/// Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays.
+#[napi(catch_unwind)]
+pub fn start_stream(request_json: String) -> CallHandle {
+    let prepared = ChatRequest::from_json(&request_json).and_then(Call::prepare);
+    start(prepared, true, Mode::Chunks, String::new())
+}
+
+/// Starts amplify's `callLiteLLM`: batches of stream lines, the text at the end.
+#[napi(catch_unwind)]
+pub fn start_amplify(
+    chat_request_json: String,
+    model_json: String,
+    data_sources_json: String,
+    stream_to_user: bool,
+) -> CallHandle {
+    let parse = |what: &str, json: &str| {
+        serde_json::from_str::<serde_json::Value>(json)
+            .map_err(|e| Error::invalid_request(format!("{what} is not JSON-serialisable: {e}")))
+    };
+    let prepared = parse("model", &model_json)
+        .and_then(|m| Ok((m, parse("dataSources", &data_sources_json)?)))
+        .and_then(|(m, ds)| amplify::prepare(&chat_request_json, &m, &ds));
+    let (prepared, intro) = match prepared {
+        Ok(a) => {
+            let intro = if stream_to_user && a.data_source_count > 0 {
+                datasources_line(a.data_source_count)
+            } else {
+                String::new()
+            };
+            (Ok(a.call), intro)
+        }
+        Err(e) => (Err(e), String::new()),
+    };
+    start(prepared, true, Mode::Amplify(AmplifyEncoder::new(stream_to_user)), intro)
+}
+
+/// Replaces the secrets the caller's provider returned (looked up before the environment).
+#[napi]
+pub fn set_secrets(secrets: HashMap<String, String>) {
+    config::set_secrets(secrets);
+}
+
+/// Sets default timeouts in milliseconds; an absent one keeps its value.
+#[napi]
+pub fn set_timeouts(connect_ms: Option<f64>, first_byte_ms: Option<f64>, total_ms: Option<f64>, idle_ms: Option<f64>) {
+    let mut t = config::timeouts();
+    let ms = |v: Option<f64>, cur: Duration| {
+        v.filter(|v| v.is_finite() && *v > 0.0).map(|v| Duration::from_secs_f64(v / 1000.0)).unwrap_or(cur)
+    };
+    t.connect = ms(connect_ms, t.connect);
+    t.first_byte = ms(first_byte_ms, t.first_byte);
+    t.total = ms(total_ms, t.total);
+    t.idle = ms(idle_ms, t.idle);
+    config::set_timeouts(t);
+}

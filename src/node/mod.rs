@@ -1,0 +1,7 @@
+//! The JS boundary: converts arguments, starts calls, hands batches of results back. No
+//! provider or routing logic lives here. The JS wrapper (`index.js`) builds the public API
+//! (Writable sinks, AbortSignal, async iterators, the error class) on these few functions.
+
+mod api;
+mod convert;
+mod handle;

@@ -1,0 +1,179 @@
+//! The shared HTTP transport: one pooled reqwest client (rustls, HTTP/2 where offered), timeouts,
+//! retries of retryable failures before any response byte is used, and cancellation.
+//!
+//! A pooled keep-alive connection may have died while a Lambda was frozen. A POST that fails
+//! before any response arrived is therefore sent once more, on a client with no pool, so the
+//! retry is certain to use a fresh connection.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::{Adapter, HttpRequest, Target};
+
+/// Idle connections are dropped before providers' load balancers would (typically 60 s+).
+const POOL_IDLE: Duration = Duration::from_secs(45);
+/// The longest `Retry-After` we wait for; a longer one is returned to the caller.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// Error bodies are read up to this size.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+static POOLED: OnceLock<reqwest::Client> = OnceLock::new();
+static FRESH: OnceLock<reqwest::Client> = OnceLock::new();
+
+fn build_client(pooled: bool) -> reqwest::Client {
+    let t = crate::config::timeouts();
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .tcp_nodelay(true)
+        .tcp_keepalive(Duration::from_secs(30))
+        .user_agent(concat!("llmux/", env!("CARGO_PKG_VERSION")));
+    b = if pooled { b.pool_idle_timeout(POOL_IDLE) } else { b.pool_max_idle_per_host(0) };
+    // Building fails only if the TLS backend cannot initialise, which is a broken build.
+    b.build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
+fn client(fresh: bool) -> &'static reqwest::Client {
+    if fresh {
+        FRESH.get_or_init(|| build_client(false))
+    } else {
+        POOLED.get_or_init(|| build_client(true))
+    }
+}
+
+/// A reqwest failure in our terms.
+pub fn network_error(e: &reqwest::Error, provider: &'static str) -> Error {
+    let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    Error::new(kind, msg).with_provider(provider)
+}
+
+fn timeout_error(what: &str, after: Duration, provider: &'static str) -> Error {
+    Error::new(ErrorKind::Timeout, format!("{what} within {:.1} s", after.as_secs_f64())).with_provider(provider)
+}
+
+/// Exponential backoff with full jitter: 0.5 s, 1 s, 2 s... capped at 8 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(500 * (1u64 << attempt.min(4)));
+    cap.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+/// Waits for `d`, or returns the cancellation error.
+pub async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<()> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::cancelled()),
+        _ = tokio::time::sleep(d) => Ok(()),
+    }
+}
+
+/// Sends the request and returns a successful response (status < 400), with its body unread.
+pub async fn send(
+    adapter: &dyn Adapter,
+    http: &HttpRequest,
+    target: &Target,
+    cancel: &CancellationToken,
+    deadline: Instant,
+) -> Result<reqwest::Response> {
+    let provider = target.provider.name();
+    let mut attempt = 0u32;
+    let mut fresh = false;
+    loop {
+        let mut rb = client(fresh).post(&http.url).body(http.body.clone());
+        for (k, v) in &http.headers {
+            rb = rb.header(*k, v);
+        }
+        for (k, v) in &target.extra_headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        let now = Instant::now();
+        let wait = target.timeouts.first_byte.min(deadline.saturating_duration_since(now));
+        let sent = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            r = tokio::time::timeout(wait, rb.send()) => r,
+        };
+        let resp = match sent {
+            Err(_) => return Err(timeout_error("no response", wait, provider)),
+            Ok(Err(e)) => {
+                let before_response = (e.is_connect() || e.is_request()) && !e.is_timeout() && !e.is_builder();
+                if before_response && !fresh {
+                    fresh = true;
+                    continue;
+                }
+                return Err(network_error(&e, provider));
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status().as_u16();
+        if status < 400 {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = read_capped(resp, MAX_ERROR_BODY, cancel, deadline, provider).await.unwrap_or_default();
+        let err = adapter.map_error(status, &headers, &body);
+        if !err.retryable || attempt >= target.max_retries {
+            return Err(err);
+        }
+        let delay = err.retry_after.unwrap_or_else(|| backoff(attempt));
+        if delay > MAX_RETRY_WAIT || Instant::now() + delay >= deadline {
+            return Err(err);
+        }
+        sleep_or_cancel(delay, cancel).await?;
+        attempt += 1;
+    }
+}
+
+/// Reads a whole body (bounded in size and by the deadline).
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+    cancel: &CancellationToken,
+    deadline: Instant,
+    provider: &'static str,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                return Err(Error::new(ErrorKind::Timeout, "response not complete before the deadline").with_provider(provider))
+            }
+            c = resp.chunk() => c,
+        };
+        match next {
+            Ok(Some(bytes)) => {
+                let room = cap.saturating_sub(out.len());
+                out.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                if out.len() >= cap {
+                    return Ok(out);
+                }
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(network_error(&e, provider)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for _ in 0..50 {
+            let b0 = backoff(0);
+            assert!(b0 >= Duration::from_millis(250) && b0 <= Duration::from_millis(500));
+            assert!(backoff(10) <= Duration::from_secs(8));
+        }
+    }
+}
