@@ -89,7 +89,7 @@ pub fn model_string(model: &AmplifyModel) -> Result<String> {
     Err(Error::invalid_request(format!("Unsupported model: {id}")))
 }
 
-fn parse_model(model: &Value) -> Result<AmplifyModel> {
+pub fn parse_model(model: &Value) -> Result<AmplifyModel> {
     match model {
         Value::String(s) => Ok(AmplifyModel { id: s.clone(), ..Default::default() }),
         Value::Object(_) => {

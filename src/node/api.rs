@@ -37,18 +37,27 @@ fn start(prepared: Result<Call>, stream: bool, mode: Mode, intro: String) -> Cal
     CallHandle::new(rx, mode, intro, cancel)
 }
 
+/// Parses a general-API request; an amplify model object, when given, names the model.
+fn general_call(request_json: &str, model_json: Option<&str>) -> Result<Call> {
+    let mut req = ChatRequest::from_json(request_json)?;
+    if let Some(m) = model_json {
+        let model = serde_json::from_str::<serde_json::Value>(m)
+            .map_err(|e| Error::invalid_request(format!("model is not JSON-serialisable: {e}")))?;
+        req.model = amplify::prepare::model_string(&amplify::prepare::parse_model(&model)?)?;
+    }
+    Call::prepare(req)
+}
+
 /// Starts `completion()`: one batch with the `ChatCompletion` JSON.
 #[napi(catch_unwind)]
-pub fn start_completion(request_json: String) -> CallHandle {
-    let prepared = ChatRequest::from_json(&request_json).and_then(Call::prepare);
-    start(prepared, false, Mode::Completion, String::new())
+pub fn start_completion(request_json: String, model_json: Option<String>) -> CallHandle {
+    start(general_call(&request_json, model_json.as_deref()), false, Mode::Completion, String::new())
 }
 
 /// Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays.
 #[napi(catch_unwind)]
-pub fn start_stream(request_json: String) -> CallHandle {
-    let prepared = ChatRequest::from_json(&request_json).and_then(Call::prepare);
-    start(prepared, true, Mode::Chunks, String::new())
+pub fn start_stream(request_json: String, model_json: Option<String>) -> CallHandle {
+    start(general_call(&request_json, model_json.as_deref()), true, Mode::Chunks, String::new())
 }
 
 /// Starts amplify's `callLiteLLM`: batches of stream lines, the text at the end.

@@ -1,0 +1,422 @@
+'use strict'
+/**
+ * llmux: the public JavaScript API (CommonJS; index.mjs re-exports it for ESM).
+ * The native binding does the work; this file only adapts it to JS idioms: Writable
+ * backpressure, AbortSignal, async iterators, the error class, the usage callback.
+ */
+const binding = require('./binding.js')
+
+class LlmuxError extends Error {
+  constructor(data) {
+    super(data.message)
+    this.name = 'LlmuxError'
+    this.code = data.code
+    this.status = data.status ?? undefined
+    this.provider = data.provider ?? undefined
+    this.retryable = Boolean(data.retryable)
+    if (data.providerCode != null) this.providerCode = data.providerCode
+    if (data.param != null) this.param = data.param
+    if (data.retryAfterMs != null) this.retryAfterMs = data.retryAfterMs
+    if (data.body != null) this.body = data.body
+  }
+}
+
+const invalid = (message) => new LlmuxError({ code: 'invalid_request', message, retryable: false })
+
+const settings = {
+  secrets: undefined,
+  secretsTtlMs: 300_000,
+  onUsage: undefined,
+  isKilled: undefined,
+  killPollMs: 1000,
+  onWarning: undefined,
+}
+const loadedAt = Date.now()
+let activeRequests = 0
+
+function checkFunction(name, v) {
+  if (v !== undefined && v !== null && typeof v !== 'function') throw invalid(`${name} must be a function`)
+}
+
+function checkNumber(name, v, min) {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min)) {
+    throw invalid(`${name} must be a number >= ${min}`)
+  }
+}
+
+/** Sets process-wide options; keys not given keep their value. */
+function configure(options = {}) {
+  if (options === null || typeof options !== 'object') throw invalid('configure() takes an options object')
+  const { secrets, secretsTtlMs, onUsage, isKilled, killPollMs, onWarning, timeouts } = options
+  if (secrets !== undefined && secrets !== null && typeof secrets !== 'function' && typeof secrets !== 'object') {
+    throw invalid('secrets must be an object or an async function returning one')
+  }
+  checkNumber('secretsTtlMs', secretsTtlMs, 0)
+  checkFunction('onUsage', onUsage)
+  checkFunction('isKilled', isKilled)
+  checkFunction('onWarning', onWarning)
+  checkNumber('killPollMs', killPollMs, 10)
+  if ('secrets' in options) {
+    settings.secrets = secrets ?? undefined
+    secretsCache.loadedAt = 0
+    secretsCache.source = undefined
+    binding.setSecrets({})
+  }
+  if (secretsTtlMs !== undefined) settings.secretsTtlMs = secretsTtlMs
+  if ('onUsage' in options) settings.onUsage = onUsage ?? undefined
+  if ('isKilled' in options) settings.isKilled = isKilled ?? undefined
+  if ('onWarning' in options) settings.onWarning = onWarning ?? undefined
+  if (killPollMs !== undefined) settings.killPollMs = killPollMs
+  if (timeouts !== undefined) {
+    if (timeouts === null || typeof timeouts !== 'object') throw invalid('timeouts must be an object')
+    for (const k of ['connectMs', 'firstByteMs', 'totalMs', 'idleMs']) checkNumber(`timeouts.${k}`, timeouts[k], 1)
+    binding.setTimeouts(timeouts.connectMs, timeouts.firstByteMs, timeouts.totalMs, timeouts.idleMs)
+  }
+}
+
+// Secrets: resolved here (the provider is JS), handed to the binding, cached for the TTL.
+const secretsCache = { loadedAt: 0, source: undefined, pending: null }
+
+function toSecretMap(value) {
+  const out = {}
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string') out[k] = v
+      else if (v !== undefined && v !== null) out[k] = JSON.stringify(v)
+    }
+  }
+  return out
+}
+
+async function ensureSecrets() {
+  const source = settings.secrets
+  if (source === undefined) return
+  if (typeof source !== 'function') {
+    if (secretsCache.source !== source) {
+      binding.setSecrets(toSecretMap(source))
+      secretsCache.source = source
+    }
+    return
+  }
+  if (secretsCache.source === source && Date.now() - secretsCache.loadedAt < settings.secretsTtlMs) return
+  if (!secretsCache.pending) {
+    secretsCache.pending = (async () => {
+      try {
+        const value = await source()
+        binding.setSecrets(toSecretMap(value))
+        secretsCache.source = source
+        secretsCache.loadedAt = Date.now()
+      } finally {
+        secretsCache.pending = null
+      }
+    })()
+  }
+  try {
+    await secretsCache.pending
+  } catch (e) {
+    // A failed refresh keeps the secrets we had; with none, the call cannot proceed.
+    if (secretsCache.source !== source) {
+      throw new LlmuxError({ code: 'config', message: `secrets provider failed: ${e && e.message}`, retryable: true })
+    }
+  }
+}
+
+function warn(message) {
+  if (settings.onWarning) {
+    try {
+      settings.onWarning(message)
+    } catch {}
+  }
+}
+
+/** Calls onUsage once, with amplify's recordUsage arguments; its failures never fail the call. */
+function reportUsage(account, requestId, model, u) {
+  if (!u || !settings.onUsage) return
+  const details = {
+    reasoning_tokens: u.reasoningTokens,
+    prompt_tokens_details: { cached_tokens: u.cachedTokens },
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
+    prompt_tokens: u.promptTokens,
+    cache_write_tokens: u.cacheWriteTokens,
+  }
+  if (u.estimated) details.estimated = true
+  const input = Math.max(0, u.promptTokens - u.cachedTokens)
+  try {
+    const r = settings.onUsage(account, requestId, model, input, u.completionTokens, u.cachedTokens, details)
+    if (r && typeof r.then === 'function') r.then(undefined, (e) => warn(`onUsage failed: ${e && e.message}`))
+  } catch (e) {
+    warn(`onUsage failed: ${e && e.message}`)
+  }
+}
+
+function checkSignal(signal) {
+  if (signal === undefined || signal === null) return undefined
+  if (typeof signal !== 'object' || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
+    throw invalid('signal must be an AbortSignal')
+  }
+  return signal
+}
+
+function toJson(name, value) {
+  try {
+    return JSON.stringify(value)
+  } catch (e) {
+    throw invalid(`${name} is not JSON-serialisable: ${e.message}`)
+  }
+}
+
+/** Wires cancellation into a handle; returns the function that unwires it. */
+function watch(handle, signal, account, requestId, responseStream) {
+  let onAbort
+  if (signal) {
+    onAbort = () => handle.cancel()
+    signal.addEventListener('abort', onAbort, { once: true })
+  }
+  let timer
+  const isKilled = settings.isKilled
+  if (isKilled && requestId != null) {
+    let polling = false
+    timer = setInterval(async () => {
+      if (polling) return
+      polling = true
+      try {
+        if (await isKilled(account, requestId, responseStream)) handle.cancel()
+      } catch (e) {
+        warn(`isKilled failed: ${e && e.message}`)
+      } finally {
+        polling = false
+      }
+    }, settings.killPollMs)
+    timer.unref?.()
+  }
+  return () => {
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+    if (timer) clearInterval(timer)
+  }
+}
+
+function isWritable(s) {
+  return s && typeof s === 'object' && typeof s.write === 'function' && typeof s.end === 'function'
+}
+
+/** Writes respecting backpressure; false when the stream can take no more (closed, destroyed). */
+function writeTo(stream, data) {
+  if (stream.destroyed || stream.writableEnded) return false
+  if (stream.write(data) !== false) return true
+  if (typeof stream.once !== 'function') return true
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      stream.off?.('drain', onDrain)
+      stream.off?.('close', onClose)
+      stream.off?.('error', onClose)
+      resolve(ok)
+    }
+    const onDrain = () => done(true)
+    const onClose = () => done(false)
+    stream.once('drain', onDrain)
+    stream.once('close', onClose)
+    stream.once('error', onClose)
+  })
+}
+
+function endStream(stream) {
+  try {
+    if (!stream.writableEnded && !stream.destroyed) stream.end()
+  } catch {}
+}
+
+function cancelledError() {
+  return new LlmuxError({ code: 'cancelled', message: 'Request cancelled by user', retryable: false })
+}
+
+/**
+ * amplify's callLiteLLM: streams the answer into `responseStream` as amplify's `data:` lines
+ * and resolves with the whole text. `options`: { signal, endStream = true }.
+ */
+async function callLiteLLM(chatRequest, model, account, responseStream, dataSources = [], streamToUser = false, options = {}) {
+  if (!chatRequest || typeof chatRequest !== 'object') throw invalid('chatRequest must be an object')
+  if (!Array.isArray(chatRequest.messages)) throw invalid('chatRequest.messages must be an array')
+  if (!model || (typeof model !== 'object' && typeof model !== 'string')) {
+    throw invalid('model must be an amplify model object or a model string')
+  }
+  if (!isWritable(responseStream)) throw invalid('responseStream must be a Writable stream')
+  if (dataSources != null && !Array.isArray(dataSources)) throw invalid('dataSources must be an array')
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+  const signal = checkSignal(options.signal)
+  const shouldEnd = options.endStream !== false
+  const requestId = chatRequest.options?.requestId ?? null
+  if (signal?.aborted) {
+    if (shouldEnd) endStream(responseStream)
+    throw cancelledError()
+  }
+  const requestJson = toJson('chatRequest', chatRequest)
+  const modelJson = toJson('model', model)
+  const sourcesJson = toJson('dataSources', dataSources ?? [])
+  await ensureSecrets()
+  const handle = binding.startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser))
+  activeRequests++
+  const unwatch = watch(handle, signal, account, requestId, responseStream)
+  try {
+    for (;;) {
+      const batch = await handle.next()
+      if (batch.data) {
+        const ok = await writeTo(responseStream, batch.data)
+        // The reader is gone: stop paying for an answer nobody will see.
+        if (!ok) handle.cancel()
+      }
+      if (batch.done) {
+        for (const w of batch.warnings ?? []) warn(w)
+        reportUsage(account, requestId, model, batch.usage)
+        if (shouldEnd) endStream(responseStream)
+        if (batch.error) throw new LlmuxError(batch.error)
+        return batch.text ?? ''
+      }
+    }
+  } finally {
+    unwatch()
+    activeRequests--
+  }
+}
+
+/** Splits llmux's own fields from the request that goes to the provider. */
+function splitRequest(request) {
+  if (!request || typeof request !== 'object') throw invalid('request must be an object')
+  const { signal, account, requestId, model, ...rest } = request
+  if (!Array.isArray(rest.messages)) throw invalid('messages must be an array')
+  if (rest.messages.length === 0) throw invalid('messages must not be empty')
+  if (!model || (typeof model !== 'object' && typeof model !== 'string')) {
+    throw invalid('model must be a model string such as "openai/gpt-4o" or an amplify model object')
+  }
+  let modelJson = null
+  if (typeof model === 'string') rest.model = model
+  else modelJson = toJson('model', model)
+  return { signal: checkSignal(signal), account: account ?? null, requestId, model, modelJson, body: toJson('request', rest) }
+}
+
+/** One non-streamed answer, as an OpenAI ChatCompletion. */
+async function completion(request) {
+  const r = splitRequest(request)
+  if (r.signal?.aborted) throw cancelledError()
+  await ensureSecrets()
+  const handle = binding.startCompletion(r.body, r.modelJson)
+  activeRequests++
+  const unwatch = watch(handle, r.signal, r.account, r.requestId ?? null, undefined)
+  try {
+    let batch
+    do batch = await handle.next()
+    while (!batch.done)
+    for (const w of batch.warnings ?? []) warn(w)
+    const result = batch.data ? JSON.parse(batch.data) : undefined
+    reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
+    if (batch.error) throw new LlmuxError(batch.error)
+    return result
+  } finally {
+    unwatch()
+    activeRequests--
+  }
+}
+
+/**
+ * A streamed answer: an async iterable of OpenAI ChatCompletionChunks. Breaking out of the
+ * loop cancels the upstream request; usage is still reported once.
+ */
+function stream(request) {
+  const r = splitRequest(request)
+  let handle = null
+  let unwatch = () => {}
+  let buffer = []
+  let index = 0
+  let finished = false
+  let failure = null
+  let lastId = null
+
+  const settle = (batch) => {
+    finished = true
+    unwatch()
+    activeRequests--
+    for (const w of batch.warnings ?? []) warn(w)
+    reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
+    if (batch.error) failure = new LlmuxError(batch.error)
+  }
+
+  const iterator = {
+    async next() {
+      for (;;) {
+        if (index < buffer.length) return { value: buffer[index++], done: false }
+        if (finished) {
+          if (failure) {
+            const e = failure
+            failure = null
+            throw e
+          }
+          return { value: undefined, done: true }
+        }
+        if (!handle) {
+          if (r.signal?.aborted) {
+            finished = true
+            throw cancelledError()
+          }
+          await ensureSecrets()
+          handle = binding.startStream(r.body, r.modelJson)
+          activeRequests++
+          unwatch = watch(handle, r.signal, r.account, r.requestId ?? null, undefined)
+        }
+        const batch = await handle.next()
+        buffer = batch.data ? JSON.parse(batch.data) : []
+        index = 0
+        if (buffer.length) lastId = buffer[0].id || lastId
+        if (batch.done) settle(batch)
+      }
+    },
+    async return() {
+      if (handle && !finished) {
+        handle.cancel()
+        let batch
+        do batch = await handle.next()
+        while (!batch.done)
+        settle(batch)
+        failure = null
+      }
+      finished = true
+      buffer = []
+      return { value: undefined, done: true }
+    },
+    /** Stops the stream; the iterator then ends with a `cancelled` error. */
+    abort() {
+      if (handle) handle.cancel()
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+  return iterator
+}
+
+// amplify's sidecar lifecycle: nothing to start or stop any more, kept so callers need no change.
+function getLiteLLMServerStatus() {
+  return {
+    ready: true,
+    processRunning: true,
+    activeRequests,
+    pendingRequests: 0,
+    serverAge: Date.now() - loadedAt,
+    processId: process.pid,
+  }
+}
+
+async function initPythonProcess() {
+  return { pid: process.pid }
+}
+
+function shutdownLiteLLMServer() {}
+
+module.exports = {
+  configure,
+  callLiteLLM,
+  completion,
+  stream,
+  getLiteLLMServerStatus,
+  initPythonProcess,
+  shutdownLiteLLMServer,
+  LlmuxError,
+}

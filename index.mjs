@@ -1,0 +1,14 @@
+// ESM entry: the same API as index.js (CommonJS).
+import llmux from './index.js'
+
+export const {
+  configure,
+  callLiteLLM,
+  completion,
+  stream,
+  getLiteLLMServerStatus,
+  initPythonProcess,
+  shutdownLiteLLMServer,
+  LlmuxError,
+} = llmux
+export default llmux
