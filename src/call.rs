@@ -64,7 +64,10 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     };
     let (completion, usage, error) = match result {
         Ok(Some(done)) => {
-            let usage = done.usage.or_else(|| Some(estimate(&call, "", &done)));
+            let usage = match done.usage {
+                Some(u) => Some(u),
+                None => Some(estimate_off_thread(&call, String::new(), &done).await),
+            };
             (done, usage, None)
         }
         other => {
@@ -78,7 +81,7 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
             let usage = match (error.is_some(), usage_reported) {
                 (false, Some(u)) => Some(u),
                 // A provider bills what it accepted; count it ourselves when it could not say.
-                _ if sent => Some(estimate(&call, &generated, &completion)),
+                _ if sent => Some(estimate_off_thread(&call, generated, &completion).await),
                 _ => None,
             };
             (completion, usage, error)
@@ -87,22 +90,28 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, error, warnings }))).await;
 }
 
-fn estimate(call: &Call, generated: &str, done: &ChatCompletion) -> Usage {
-    let generated = if generated.is_empty() {
-        let mut s = String::new();
-        for c in &done.choices {
-            s.push_str(c.message.reasoning_content.as_deref().unwrap_or(""));
-            s.push_str(c.message.content.as_deref().unwrap_or(""));
-            for t in c.message.tool_calls.iter().flatten() {
-                s.push_str(&t.function.name);
-                s.push_str(&t.function.arguments);
-            }
+/// Counts tokens on the blocking pool: the tokenizer tables take a while to load the first
+/// time, and an async worker must never stall (it may be driving other connections' I/O).
+async fn estimate_off_thread(call: &Call, generated: String, done: &ChatCompletion) -> Usage {
+    let generated = if generated.is_empty() { generated_text(done) } else { generated };
+    let request = call.request.clone();
+    let model = call.target.model.clone();
+    tokio::task::spawn_blocking(move || crate::usage::estimate(&request, &model, &generated))
+        .await
+        .unwrap_or(Usage { estimated: true, ..Default::default() })
+}
+
+fn generated_text(done: &ChatCompletion) -> String {
+    let mut s = String::new();
+    for c in &done.choices {
+        s.push_str(c.message.reasoning_content.as_deref().unwrap_or(""));
+        s.push_str(c.message.content.as_deref().unwrap_or(""));
+        for t in c.message.tool_calls.iter().flatten() {
+            s.push_str(&t.function.name);
+            s.push_str(&t.function.arguments);
         }
-        s
-    } else {
-        generated.to_owned()
-    };
-    crate::usage::estimate(&call.request, &call.target.model, &generated)
+    }
+    s
 }
 
 /// Delivers a chunk to the consumer; `false` when the consumer is gone.

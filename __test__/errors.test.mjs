@@ -1,0 +1,169 @@
+// Upstream failures and bad input: every one is a typed LlmuxError (code, status, provider,
+// retryable), amplify callers also get the user-facing line, and the process stays up.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { configure, callLiteLLM, stream, completion, LlmuxError } from '../index.mjs'
+import { startMockOpenAI } from './helpers/mock-openai.mjs'
+import { Recorder, userText } from './helpers/util.mjs'
+
+let server
+let usage = []
+before(async () => {
+  server = await startMockOpenAI()
+  configure({ secrets: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url }, onUsage: (...a) => usage.push(a) })
+})
+after(() => server.close())
+
+const model = { id: 'gpt-4o', provider: 'OpenAI' }
+const ask = (content) => ({ messages: [{ role: 'user', content }] })
+
+async function amplifyFailure(content, extraRequest = {}) {
+  const out = new Recorder()
+  const err = await callLiteLLM({ ...ask(content), ...extraRequest }, model, { user: 'u' }, out, [], true).then(
+    () => assert.fail('should have failed'),
+    (e) => e,
+  )
+  assert.ok(err instanceof LlmuxError, `${err}`)
+  assert.ok(out.writableEnded, 'the stream is ended')
+  return { err, out }
+}
+
+test('401: auth error, not retryable, generic user message', async () => {
+  configure({ secrets: { OPENAI_API_KEY: 'bad-key', OPENAI_BASE_URL: server.url } })
+  try {
+    const { err, out } = await amplifyFailure('hi')
+    assert.equal(err.code, 'auth')
+    assert.equal(err.status, 401)
+    assert.equal(err.provider, 'openai')
+    assert.equal(err.retryable, false)
+    assert.equal(userText(out.events()), 'Error retrieving response. Please try again.')
+  } finally {
+    configure({ secrets: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.url } })
+  }
+})
+
+test('429: retried with its Retry-After, then a rate_limit error and the rate-limit message', async () => {
+  const before = server.requests.length
+  usage = []
+  const { err, out } = await amplifyFailure('scenario:status:429')
+  assert.equal(err.code, 'rate_limit')
+  assert.equal(err.status, 429)
+  assert.equal(err.retryable, true)
+  assert.equal(err.retryAfterMs, 10)
+  assert.equal(server.requests.length - before, 3, 'the first try and two retries')
+  assert.match(userText(out.events()), /^Too Many Requests:/)
+  assert.equal(usage.length, 0, 'a refused request bills nothing')
+})
+
+test('max_retries: 0 sends once', async () => {
+  const before = server.requests.length
+  await assert.rejects(completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'scenario:status:500' }], max_retries: 0 }), (e) => e.code === 'provider_unavailable' && e.status === 500)
+  assert.equal(server.requests.length - before, 1)
+})
+
+test('500: provider_unavailable, retryable, generic message', async () => {
+  const { err, out } = await amplifyFailure('scenario:status:500')
+  assert.equal(err.code, 'provider_unavailable')
+  assert.equal(err.retryable, true)
+  assert.equal(userText(out.events()), 'Error retrieving response. Please try again.')
+})
+
+test('503: the timed-out message', async () => {
+  const { out } = await amplifyFailure('scenario:status:503')
+  assert.match(userText(out.events()), /^Request Timed Out:/)
+})
+
+test('connection reset mid-stream: network error after the partial text, usage estimated', async () => {
+  usage = []
+  const { err, out } = await amplifyFailure('scenario:reset-mid-stream')
+  assert.equal(err.code, 'network')
+  assert.equal(userText(out.events()), 'partial Error retrieving response. Please try again.')
+  assert.equal(usage.length, 1)
+  assert.equal(usage[0][6].estimated, true)
+})
+
+test('malformed JSON in a chunk: decode error', async () => {
+  const { err } = await amplifyFailure('scenario:malformed')
+  assert.equal(err.code, 'decode')
+  assert.match(err.message, /malformed stream chunk/)
+})
+
+test('a server that never answers: timeout error, the timed-out message', async () => {
+  const t0 = Date.now()
+  configure({ timeouts: { totalMs: 300 } })
+  let result
+  try {
+    result = await amplifyFailure('scenario:hang')
+  } finally {
+    configure({ timeouts: { totalMs: 600_000 } })
+  }
+  const { err, out } = result
+  assert.equal(err.code, 'timeout')
+  assert.ok(Date.now() - t0 < 2000)
+  assert.match(userText(out.events()), /^Request Timed Out:/)
+})
+
+test('a per-request timeout (seconds, as LiteLLM) bounds completion()', async () => {
+  const t0 = Date.now()
+  await assert.rejects(completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'scenario:hang' }], timeout: 0.2 }), (e) => e.code === 'timeout' && e.retryable)
+  assert.ok(Date.now() - t0 < 2000)
+})
+
+test('the error class carries code, status, provider, retryable through stream()', async () => {
+  await assert.rejects(
+    async () => {
+      for await (const _ of stream({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'scenario:status:400' }] }));
+    },
+    (e) => e instanceof LlmuxError && e.code === 'bad_request' && e.status === 400 && e.provider === 'openai' && e.retryable === false,
+  )
+})
+
+test('connection refused: network error', async () => {
+  await assert.rejects(
+    completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }], api_base: 'http://127.0.0.1:9/v1', max_retries: 0 }),
+    (e) => e.code === 'network' && e.retryable,
+  )
+})
+
+test('bad input is refused before any request is sent, naming the field', async () => {
+  const before = server.requests.length
+  const cases = [
+    [() => completion({ model: 'openai/gpt-4o' }), /messages must be an array/],
+    [() => completion({ model: 'openai/gpt-4o', messages: 'hi' }), /messages must be an array/],
+    [() => completion({ model: 'openai/gpt-4o', messages: [] }), /messages must not be empty/],
+    [() => completion({ model: 'openai/gpt-4o', messages: [{ role: 'robot', content: 'x' }] }), /messages\[0\]\.role.*robot/],
+    [() => completion({ model: 'llama3', messages: [{ role: 'user', content: 'x' }] }), /names no provider/],
+    [() => completion({ messages: [{ role: 'user', content: 'x' }] }), /model must be/],
+    [() => completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 42 }] }), /messages\[0\]\.content/],
+    [() => completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'x' }], signal: {} }), /signal must be an AbortSignal/],
+    [() => callLiteLLM(ask('x'), model, {}, {}), /responseStream must be a Writable/],
+    [() => callLiteLLM(ask('x'), model, {}, null), /responseStream must be a Writable/],
+    [() => callLiteLLM({}, model, {}, new Recorder()), /chatRequest.messages must be an array/],
+    [() => callLiteLLM(ask('x'), 42, {}, new Recorder()), /model must be/],
+    [() => callLiteLLM(ask('x'), { id: 'llama-local' }, {}, new Recorder()), /Unsupported model: llama-local/],
+  ]
+  for (const [fn, re] of cases) {
+    await assert.rejects(fn, (e) => e instanceof LlmuxError && ['invalid_request'].includes(e.code) && re.test(e.message), `${re}`)
+  }
+  assert.throws(() => stream({ model: 'openai/gpt-4o', messages: 'x' }), /messages must be an array/)
+  assert.throws(() => configure({ onUsage: 'nope' }), /onUsage must be a function/)
+  assert.throws(() => configure({ isKilled: 5 }), /isKilled must be a function/)
+  assert.equal(server.requests.length, before)
+})
+
+test('a throwing onUsage or isKilled never fails the call', async () => {
+  const warnings = []
+  configure({ onUsage: () => { throw new Error('db down') }, onWarning: (w) => warnings.push(w) })
+  try {
+    const text = await callLiteLLM(ask('still works'), model, { user: 'u' }, new Recorder(), [], true)
+    assert.equal(text, 'still works')
+    assert.match(warnings[0], /onUsage failed: db down/)
+  } finally {
+    configure({ onUsage: (...a) => usage.push(a), onWarning: null })
+  }
+})
+
+test('the process is still up and serving after all of the above', async () => {
+  const res = await completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'alive' }] })
+  assert.equal(res.choices[0].message.content, 'alive')
+})
