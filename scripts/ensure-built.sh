@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/napi ]; then
-  npm ci --no-audit --no-fund
+  # npm ci refuses this lock file (npm drops optional platform packages of @napi-rs/lzma from it);
+  # npm install honours the same pinned versions.
+  npm install --no-audit --no-fund
 fi
 addon=$(ls llmux.*.node 2>/dev/null | head -n 1 || true)
 if [ -z "$addon" ] || [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$addon" -print -quit)" ]; then

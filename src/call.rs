@@ -62,6 +62,13 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     } else {
         run_http(&call, stream, &cancel, &tx, &mut acc, &mut warnings, &mut sent).await
     };
+    // Decoders shared between providers (Azure speaks OpenAI's wire) name the provider called.
+    let result = result.map_err(|mut e| {
+        if e.kind != ErrorKind::Cancelled {
+            e.provider = Some(call.target.provider.name());
+        }
+        e
+    });
     let (completion, usage, error) = match result {
         Ok(Some(done)) => {
             let usage = match done.usage {

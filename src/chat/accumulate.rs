@@ -11,6 +11,7 @@ struct ChoiceState {
     content: String,
     reasoning: String,
     refusal: String,
+    thinking_blocks: Vec<serde_json::Value>,
     tool_calls: Vec<ToolCall>,
     /// Stream `index` of each entry of `tool_calls`, to route argument fragments.
     tool_indexes: Vec<u32>,
@@ -58,6 +59,9 @@ impl StreamAccumulator {
             }
             if let Some(t) = &c.delta.refusal {
                 st.refusal.push_str(t);
+            }
+            if let Some(b) = &c.delta.thinking_blocks {
+                st.thinking_blocks.extend(b.iter().cloned());
             }
             for tc in c.delta.tool_calls.iter().flatten() {
                 let existing = st.tool_indexes.iter().rposition(|&ix| ix == tc.index);
@@ -136,6 +140,7 @@ impl StreamAccumulator {
                     tool_calls: (!c.tool_calls.is_empty()).then_some(c.tool_calls),
                     function_call: None,
                     reasoning_content: (!c.reasoning.is_empty()).then_some(c.reasoning),
+                    thinking_blocks: (!c.thinking_blocks.is_empty()).then_some(c.thinking_blocks),
                 },
                 finish_reason: c.finish_reason,
                 logprobs: None,

@@ -51,6 +51,11 @@ pub struct Delta {
     pub refusal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Whole reasoning blocks with their signatures (Anthropic, Bedrock), as LiteLLM names them:
+    /// `{type: "thinking", thinking, signature}` or `{type: "redacted_thinking", data}`.
+    /// Send them back in the assistant message for multi-turn tool use with reasoning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

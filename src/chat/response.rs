@@ -51,6 +51,9 @@ pub struct AssistantMessage {
     pub function_call: Option<FunctionCall>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// Reasoning blocks with their signatures; see `Delta::thinking_blocks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<serde_json::Value>>,
 }
 
 fn assistant_role() -> String {

@@ -2,9 +2,16 @@
 //! format. Each adapter builds an HTTP request and decodes a body or a byte stream; transport,
 //! retries and cancellation are shared (`transport.rs`, `call.rs`).
 
+pub mod anthropic;
+pub mod azure;
+pub mod bedrock;
+pub mod gemini;
+pub mod media;
 pub mod mock;
 pub mod openai;
 pub mod resolve;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::time::Duration;
 
@@ -15,6 +22,11 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
     OpenAi,
+    Azure,
+    Anthropic,
+    Bedrock,
+    Gemini,
+    Vertex,
     Mock,
 }
 
@@ -22,8 +34,27 @@ impl ProviderKind {
     pub fn name(self) -> &'static str {
         match self {
             ProviderKind::OpenAi => "openai",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex_ai",
             ProviderKind::Mock => "mock",
         }
+    }
+}
+
+/// AWS credentials for SigV4; `Debug` never shows the secrets.
+#[derive(Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
     }
 }
 
@@ -40,6 +71,12 @@ pub struct Target {
     pub timeouts: Timeouts,
     /// Retries of a retryable failure before any response byte was used.
     pub max_retries: u32,
+    /// Azure OpenAI `api-version`.
+    pub api_version: Option<String>,
+    /// AWS region (Bedrock).
+    pub region: Option<String>,
+    /// SigV4 credentials (Bedrock); absent when a Bedrock API key is used instead.
+    pub aws: Option<AwsCredentials>,
 }
 
 /// A request ready for the transport: plain data, no client attached.
@@ -76,6 +113,10 @@ pub trait Adapter: Sync {
 pub fn adapter(kind: ProviderKind) -> Option<&'static dyn Adapter> {
     match kind {
         ProviderKind::OpenAi => Some(&openai::OpenAi),
+        ProviderKind::Azure => Some(&azure::Azure),
+        ProviderKind::Anthropic => Some(&anthropic::Anthropic),
+        ProviderKind::Bedrock => Some(&bedrock::Bedrock),
+        ProviderKind::Gemini | ProviderKind::Vertex => Some(&gemini::Gemini),
         ProviderKind::Mock => None,
     }
 }

@@ -5,13 +5,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{openai, ProviderKind, Target};
+use super::{anthropic, azure, gemini, openai, AwsCredentials, ProviderKind, Target};
 use crate::chat::ChatRequest;
 use crate::config;
 use crate::error::{Error, ErrorKind, Result};
-
-/// Providers llmux names but does not serve yet: a clear error instead of "unknown provider".
-const PLANNED: &[&str] = &["anthropic", "bedrock", "azure", "gemini", "vertex_ai"];
 
 /// Bare model ids LiteLLM sends to OpenAI without a prefix.
 fn is_openai_id(id: &str) -> bool {
@@ -36,13 +33,15 @@ pub fn split_model(model: &str) -> Result<(ProviderKind, &str)> {
     };
     match prefix {
         "openai" => Ok((ProviderKind::OpenAi, rest)),
+        "azure" => Ok((ProviderKind::Azure, rest)),
+        "anthropic" => Ok((ProviderKind::Anthropic, rest)),
+        // LiteLLM's `bedrock/converse/<id>` names the same Converse route we always use.
+        "bedrock" => Ok((ProviderKind::Bedrock, rest.strip_prefix("converse/").unwrap_or(rest))),
+        "gemini" => Ok((ProviderKind::Gemini, rest)),
+        "vertex_ai" => Ok((ProviderKind::Vertex, rest)),
         "mock" => Ok((ProviderKind::Mock, rest)),
-        p if PLANNED.contains(&p) => Err(Error::new(
-            ErrorKind::Config,
-            format!("provider \"{p}\" is not supported by this build of llmux yet"),
-        )),
         p => Err(Error::invalid_request(format!(
-            "model \"{model}\": unknown provider \"{p}\" (known: openai, mock)"
+            "model \"{model}\": unknown provider \"{p}\" (known: openai, azure, anthropic, bedrock, gemini, vertex_ai, mock)"
         ))),
     }
 }
@@ -108,30 +107,185 @@ pub fn resolve(req: &mut ChatRequest) -> Result<Target> {
         timeouts.first_byte = timeouts.first_byte.min(t);
         timeouts.idle = timeouts.idle.min(t);
     }
-    let (base_url, api_key) = match provider {
-        ProviderKind::OpenAi => {
-            let base_url = base
-                .or_else(|| config::secret("OPENAI_BASE_URL"))
-                .or_else(|| config::secret("OPENAI_API_BASE"))
-                .unwrap_or_else(|| openai::DEFAULT_BASE_URL.to_owned());
-            let key = api_key.or_else(|| config::secret("OPENAI_API_KEY"));
-            if key.is_none() && base_url.trim_end_matches('/') == openai::DEFAULT_BASE_URL {
-                return Err(Error::new(ErrorKind::Auth, "OPENAI_API_KEY is not set (secrets provider, environment or api_key)")
-                    .with_provider("openai"));
-            }
-            (base_url, key)
-        }
-        ProviderKind::Mock => (String::new(), None),
-    };
-    Ok(Target {
+    let mut t = Target {
         provider,
         model,
-        base_url,
+        base_url: String::new(),
         api_key,
         extra_headers,
         timeouts,
         max_retries: retries.map(|r| r.min(10.0) as u32).unwrap_or(2),
-    })
+        api_version: string_option(req, &["api_version"])?,
+        region: string_option(req, &["aws_region_name", "region"])?,
+        aws: None,
+    };
+    let aws_options = AwsOptions {
+        access_key_id: string_option(req, &["aws_access_key_id"])?,
+        secret_access_key: string_option(req, &["aws_secret_access_key"])?,
+        session_token: string_option(req, &["aws_session_token"])?,
+    };
+    let vertex = (string_option(req, &["vertex_project"])?, string_option(req, &["vertex_location"])?);
+    match provider {
+        ProviderKind::OpenAi => {
+            t.base_url = base
+                .or_else(|| config::secret("OPENAI_BASE_URL"))
+                .or_else(|| config::secret("OPENAI_API_BASE"))
+                .unwrap_or_else(|| openai::DEFAULT_BASE_URL.to_owned());
+            t.api_key = t.api_key.or_else(|| config::secret("OPENAI_API_KEY"));
+            if t.api_key.is_none() && t.base_url.trim_end_matches('/') == openai::DEFAULT_BASE_URL {
+                return Err(missing("OPENAI_API_KEY", provider));
+            }
+        }
+        ProviderKind::Azure => resolve_azure(&mut t, base)?,
+        ProviderKind::Anthropic => {
+            t.base_url = base
+                .or_else(|| config::secret("ANTHROPIC_BASE_URL"))
+                .or_else(|| config::secret("ANTHROPIC_API_BASE"))
+                .unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.to_owned());
+            t.api_key = t.api_key.or_else(|| config::secret("ANTHROPIC_API_KEY"));
+            if t.api_key.is_none() {
+                return Err(missing("ANTHROPIC_API_KEY", provider));
+            }
+        }
+        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, aws_options)?,
+        ProviderKind::Gemini => {
+            let root = base
+                .or_else(|| config::secret("GEMINI_BASE_URL"))
+                .or_else(|| config::secret("GEMINI_API_BASE"))
+                .unwrap_or_else(|| gemini::DEFAULT_BASE_URL.to_owned());
+            t.base_url = format!("{}/v1beta/models", root.trim_end_matches('/'));
+            t.api_key = t.api_key.or_else(|| config::secret("GEMINI_API_KEY")).or_else(|| config::secret("GOOGLE_API_KEY"));
+            if t.api_key.is_none() {
+                return Err(missing("GEMINI_API_KEY", provider));
+            }
+        }
+        ProviderKind::Vertex => {
+            let project = vertex
+                .0
+                .or_else(|| config::secret("VERTEXAI_PROJECT"))
+                .or_else(|| config::secret("GOOGLE_CLOUD_PROJECT"))
+                .ok_or_else(|| Error::new(ErrorKind::Config, "Vertex AI needs a project: vertex_project or VERTEXAI_PROJECT").with_provider("vertex_ai"))?;
+            let location = vertex
+                .1
+                .or_else(|| config::secret("VERTEXAI_LOCATION"))
+                .or_else(|| config::secret("GOOGLE_CLOUD_LOCATION"))
+                .unwrap_or_else(|| "us-central1".to_owned());
+            let root = base.or_else(|| config::secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| {
+                if location == "global" {
+                    "https://aiplatform.googleapis.com".to_owned()
+                } else {
+                    format!("https://{location}-aiplatform.googleapis.com")
+                }
+            });
+            t.base_url = format!(
+                "{}/v1/projects/{project}/locations/{location}/publishers/google/models",
+                root.trim_end_matches('/')
+            );
+            t.api_key = t.api_key.or_else(|| config::secret("VERTEXAI_ACCESS_TOKEN")).or_else(|| config::secret("GOOGLE_ACCESS_TOKEN"));
+            if t.api_key.is_none() {
+                return Err(missing("VERTEXAI_ACCESS_TOKEN (a bearer token)", provider));
+            }
+        }
+        ProviderKind::Mock => {}
+    }
+    Ok(t)
+}
+
+fn missing(what: &str, provider: ProviderKind) -> Error {
+    Error::new(ErrorKind::Auth, format!("{what} is not set (secrets provider, environment or call options)"))
+        .with_provider(provider.name())
+}
+
+struct AwsOptions {
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+}
+
+/// Region, endpoint and credentials, read at each request (a Lambda role's credentials rotate).
+fn resolve_bedrock(t: &mut Target, base: Option<String>, opts: AwsOptions) -> Result<()> {
+    let region = t
+        .region
+        .clone()
+        .or_else(|| config::secret("AWS_REGION"))
+        .or_else(|| config::secret("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    t.base_url = base
+        .or_else(|| config::secret("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
+        .or_else(|| config::secret("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"));
+    t.region = Some(region);
+    let key_id = opts.access_key_id.or_else(|| config::secret("AWS_ACCESS_KEY_ID"));
+    let secret = opts.secret_access_key.or_else(|| config::secret("AWS_SECRET_ACCESS_KEY"));
+    match (key_id, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            t.aws = Some(AwsCredentials {
+                access_key_id,
+                secret_access_key,
+                session_token: opts.session_token.or_else(|| config::secret("AWS_SESSION_TOKEN")),
+            });
+            t.api_key = None;
+        }
+        _ => {
+            // A Bedrock API key instead of SigV4.
+            t.api_key = t.api_key.take().or_else(|| config::secret("AWS_BEARER_TOKEN_BEDROCK"));
+            if t.api_key.is_none() {
+                return Err(missing("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK)", ProviderKind::Bedrock));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits an Azure URL into the resource root (before `/openai`) and its `api-version`.
+fn split_azure_url(url: &str) -> (String, Option<String>) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let root = path.find("/openai").map(|i| &path[..i]).unwrap_or(path).trim_end_matches('/').to_owned();
+    let version = query.split('&').find_map(|kv| kv.strip_prefix("api-version=")).map(str::to_owned);
+    (root, version)
+}
+
+/// amplify's endpoint list: `{"models": [{"<deployment>": {"endpoints": [{"url", "key"}]}}]}`,
+/// one endpoint chosen at random per request.
+fn amplify_endpoint(deployment: &str) -> Option<(String, String)> {
+    let raw = config::secret("LLM_ENDPOINTS")?;
+    let v: Value = serde_json::from_str(&raw).ok()?;
+    let lookup = match deployment {
+        "gpt-4-1106-Preview" | "gpt-4-1106-preview" => "gpt-4-turbo",
+        "gpt-35-1106" => "gpt-35-turbo",
+        other => other,
+    };
+    let endpoints = v.get("models")?.as_array()?.iter().find_map(|m| m.get(lookup))?.get("endpoints")?.as_array()?;
+    if endpoints.is_empty() {
+        return None;
+    }
+    let e = &endpoints[fastrand::usize(..endpoints.len())];
+    Some((e.get("url")?.as_str()?.to_owned(), e.get("key")?.as_str()?.to_owned()))
+}
+
+fn resolve_azure(t: &mut Target, base: Option<String>) -> Result<()> {
+    let mut url = base.or_else(|| config::secret("AZURE_OPENAI_ENDPOINT")).or_else(|| config::secret("AZURE_API_BASE"));
+    if url.is_none() {
+        if let Some((u, key)) = amplify_endpoint(&t.model) {
+            url = Some(u);
+            t.api_key = t.api_key.take().or(Some(key));
+        }
+    }
+    let url = url.ok_or_else(|| missing("AZURE_OPENAI_ENDPOINT (or an LLM_ENDPOINTS entry for the deployment)", ProviderKind::Azure))?;
+    let (root, url_version) = split_azure_url(&url);
+    t.base_url = root;
+    t.api_version = t
+        .api_version
+        .take()
+        .or(url_version)
+        .or_else(|| config::secret("AZURE_OPENAI_API_VERSION"))
+        .or_else(|| config::secret("AZURE_API_VERSION"))
+        .or_else(|| Some(azure::DEFAULT_API_VERSION.to_owned()));
+    t.api_key = t.api_key.take().or_else(|| config::secret("AZURE_OPENAI_API_KEY")).or_else(|| config::secret("AZURE_API_KEY"));
+    if t.api_key.is_none() {
+        return Err(missing("AZURE_OPENAI_API_KEY", ProviderKind::Azure));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

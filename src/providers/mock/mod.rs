@@ -121,15 +121,7 @@ mod tests {
     use crate::chat::StreamAccumulator;
 
     fn target(model: &str) -> Target {
-        Target {
-            provider: super::super::ProviderKind::Mock,
-            model: model.to_owned(),
-            base_url: String::new(),
-            api_key: None,
-            extra_headers: vec![],
-            timeouts: crate::config::Timeouts::DEFAULT,
-            max_retries: 0,
-        }
+        crate::providers::testing::target(super::super::ProviderKind::Mock, model)
     }
 
     #[test]

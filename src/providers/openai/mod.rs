@@ -8,7 +8,7 @@ mod response;
 mod stream;
 
 pub use error::map_error;
-pub use request::{build_request, is_reasoning_model};
+pub use request::{build_request, build_request_with, is_reasoning_model};
 pub use response::parse_response;
 pub use stream::{decode_event, OpenAiStream, StreamState};
 

@@ -63,6 +63,11 @@ struct Body<'a> {
 }
 
 pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    build_request_with(req, target, stream, stream)
+}
+
+/// `stream_usage`: ask for usage in the stream (`stream_options.include_usage`).
+pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stream_usage: bool) -> Result<Built> {
     let mut warnings = Vec::new();
     let reasoning = is_reasoning_model(&target.model);
     let (mut max_tokens, mut max_completion_tokens) = (req.max_tokens, req.max_completion_tokens);
@@ -101,7 +106,7 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
         reasoning_effort: req.reasoning_effort.as_deref(),
         stream,
         // Without this OpenAI sends no usage in a stream, and usage is billing.
-        stream_options: stream.then_some(StreamOptions { include_usage: true }),
+        stream_options: stream_usage.then_some(StreamOptions { include_usage: true }),
         extra: &req.extra,
     };
     let body = serde_json::to_vec(&body).map_err(|e| crate::error::Error::invalid_request(e.to_string()))?;
@@ -122,19 +127,13 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Timeouts;
     use crate::providers::ProviderKind;
 
     fn target(model: &str) -> Target {
-        Target {
-            provider: ProviderKind::OpenAi,
-            model: model.to_owned(),
-            base_url: "http://127.0.0.1:1/v1/".to_owned(),
-            api_key: Some("sk-test".to_owned()),
-            extra_headers: vec![],
-            timeouts: Timeouts::DEFAULT,
-            max_retries: 0,
-        }
+        let mut t = crate::providers::testing::target(ProviderKind::OpenAi, model);
+        t.base_url = "http://127.0.0.1:1/v1/".to_owned();
+        t.api_key = Some("sk-test".to_owned());
+        t
     }
 
     #[test]

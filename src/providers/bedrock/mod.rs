@@ -1,0 +1,39 @@
+//! AWS Bedrock Converse and ConverseStream, signed with SigV4 (or a Bedrock API key).
+//! Converse: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+//! ConverseStream: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
+
+mod error;
+mod request;
+mod response;
+mod sign;
+mod stream;
+
+pub use error::{map_error, map_exception};
+pub use request::{build_body, build_request, encode_model_id};
+pub use response::{map_stop_reason, map_usage, parse_response};
+pub use sign::sigv4_headers;
+pub use stream::{decode_message, BedrockStream, StreamState};
+
+use super::{Adapter, Built, StreamDecoder, Target};
+use crate::chat::{ChatCompletion, ChatRequest};
+use crate::error::{Error, Result};
+
+pub struct Bedrock;
+
+impl Adapter for Bedrock {
+    fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+        build_request(req, target, stream)
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatCompletion> {
+        parse_response(body)
+    }
+
+    fn stream_decoder(&self, _target: &Target) -> Box<dyn StreamDecoder> {
+        Box::new(BedrockStream::default())
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        map_error(status, headers, body)
+    }
+}

@@ -1,0 +1,65 @@
+//! Gemini streams: SSE (`alt=sse`, what llmux asks for) and the plain JSON array Gemini sends
+//! without it. Both feed the same per-response decoder.
+
+use super::response::{decode_response, ResponseState};
+use crate::chat::ChatChunk;
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::StreamDecoder;
+use crate::wire::{JsonArrayFramer, SseFramer};
+
+fn check_finished(st: &ResponseState) -> Result<()> {
+    if !st.finished {
+        return Err(Error::new(ErrorKind::Network, "stream ended before a finish reason").with_provider("gemini"));
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct GeminiStream {
+    framer: SseFramer,
+    state: ResponseState,
+}
+
+impl StreamDecoder for GeminiStream {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.push(bytes, |ev| {
+            out.extend(decode_response(st, ev.data)?);
+            Ok(())
+        })
+    }
+
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.finish(|ev| {
+            out.extend(decode_response(st, ev.data)?);
+            Ok(())
+        })?;
+        check_finished(st)?;
+        st.finish(out);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct GeminiJsonArrayStream {
+    framer: JsonArrayFramer,
+    state: ResponseState,
+}
+
+impl StreamDecoder for GeminiJsonArrayStream {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.push(bytes, |el| {
+            out.extend(decode_response(st, el)?);
+            Ok(())
+        })
+    }
+
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+        self.framer.finish().map_err(|e| e.with_provider("gemini"))?;
+        check_finished(&self.state)?;
+        self.state.finish(out);
+        Ok(())
+    }
+}
