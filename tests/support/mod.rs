@@ -57,6 +57,21 @@ pub fn chunks_txt_as_sse(bytes: &[u8]) -> Vec<u8> {
         out.extend_from_slice(line);
         out.extend_from_slice(b"\n\n");
     }
-    out.extend_from_slice(b"data: [DONE]\n\n");
     out
+}
+
+/// The chunks as JSON with generated ids blanked, to compare two decodes of the same bytes.
+pub fn comparable(chunks: &[ChatChunk]) -> String {
+    let mut v = serde_json::to_value(chunks).unwrap();
+    for c in v.as_array_mut().unwrap() {
+        c["id"] = serde_json::Value::Null;
+        for ch in c["choices"].as_array_mut().unwrap() {
+            for t in ch["delta"]["tool_calls"].as_array_mut().into_iter().flatten() {
+                if t.get("id").is_some() {
+                    t["id"] = serde_json::Value::Null;
+                }
+            }
+        }
+    }
+    v.to_string()
 }

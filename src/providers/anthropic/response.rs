@@ -9,7 +9,7 @@ use crate::chat::{AssistantMessage, ChatCompletion, Choice, FinishReason, Functi
 use crate::error::{Error, Result};
 
 /// Usage as Anthropic reports it; `input_tokens` excludes cache reads and writes.
-#[derive(Deserialize, Default, Debug, Clone, Copy)]
+#[derive(Deserialize, Default, Debug, Clone)]
 pub struct WireUsage {
     #[serde(default)]
     pub input_tokens: Option<u64>,
@@ -21,6 +21,10 @@ pub struct WireUsage {
     pub cache_read_input_tokens: Option<u64>,
     #[serde(default)]
     pub output_tokens_details: Option<OutputDetails>,
+    /// With server-side compaction, each sampling step of the request; the top-level figures
+    /// then cover only the last step, and the bill is the sum of all of them.
+    #[serde(default)]
+    pub iterations: Option<Vec<WireUsage>>,
 }
 
 #[derive(Deserialize, Default, Debug, Clone, Copy)]
@@ -39,10 +43,25 @@ impl WireUsage {
         if newer.output_tokens_details.is_some() {
             self.output_tokens_details = newer.output_tokens_details;
         }
+        if newer.iterations.as_ref().is_some_and(|i| !i.is_empty()) {
+            self.iterations.clone_from(&newer.iterations);
+        }
     }
 }
 
 pub fn map_usage(u: &WireUsage) -> Usage {
+    if let Some(steps) = u.iterations.as_ref().filter(|i| !i.is_empty()) {
+        let mut total = Usage::default();
+        for step in steps {
+            let s = map_usage(step);
+            total.prompt_tokens += s.prompt_tokens;
+            total.completion_tokens += s.completion_tokens;
+            total.cached_tokens += s.cached_tokens;
+            total.cache_write_tokens += s.cache_write_tokens;
+            total.reasoning_tokens += s.reasoning_tokens;
+        }
+        return total;
+    }
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let write = u.cache_creation_input_tokens.unwrap_or(0);
     Usage {

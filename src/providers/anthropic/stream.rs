@@ -70,7 +70,8 @@ struct MessageDeltaBody {
 enum Block {
     Text,
     Thinking { text: String, signature: String },
-    Tool(u32),
+    /// A client tool call: its OpenAI index, and whether any argument text arrived.
+    Tool(u32, bool),
     Other,
 }
 
@@ -135,7 +136,7 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
                         }]),
                         ..Default::default()
                     }));
-                    Block::Tool(n)
+                    Block::Tool(n, false)
                 }
                 StartBlock::Other => Block::Other,
             };
@@ -152,9 +153,10 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
                 }
             }
             (Some(Block::Thinking { signature, .. }), BlockDelta::SignatureDelta { signature: s }) => signature.push_str(&s),
-            (Some(Block::Tool(n)), BlockDelta::InputJsonDelta { partial_json }) => {
+            (Some(Block::Tool(n, got)), BlockDelta::InputJsonDelta { partial_json }) => {
                 let n = *n;
                 if !partial_json.is_empty() {
+                    *got = true;
                     out.push(st.chunk(Delta {
                         tool_calls: Some(vec![ToolCallDelta {
                             index: n,
@@ -168,14 +170,23 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
             }
             _ => {}
         },
-        Event::ContentBlockStop { index } => {
-            if let Some(Block::Thinking { text, signature }) = st.blocks.remove(&index) {
-                out.push(st.chunk(Delta {
-                    thinking_blocks: Some(vec![json!({"type": "thinking", "thinking": text, "signature": signature})]),
-                    ..Default::default()
-                }));
-            }
-        }
+        Event::ContentBlockStop { index } => match st.blocks.remove(&index) {
+            Some(Block::Thinking { text, signature }) => out.push(st.chunk(Delta {
+                thinking_blocks: Some(vec![json!({"type": "thinking", "thinking": text, "signature": signature})]),
+                ..Default::default()
+            })),
+            // A call without arguments streams none: its arguments are the empty object.
+            Some(Block::Tool(n, false)) => out.push(st.chunk(Delta {
+                tool_calls: Some(vec![ToolCallDelta {
+                    index: n,
+                    id: None,
+                    kind: None,
+                    function: Some(FunctionDelta { name: None, arguments: Some("{}".into()) }),
+                }]),
+                ..Default::default()
+            })),
+            _ => {}
+        },
         Event::MessageDelta { delta, usage } => {
             if let Some(u) = &usage {
                 st.usage.merge(u);
