@@ -1,0 +1,312 @@
+// Loopback mocks of Anthropic, Bedrock (SigV4-verified, real event-stream frames), Gemini and
+// Azure OpenAI. Each is as strict as its real API on what these tests send, replays recorded
+// fixtures byte for byte (`scenario:fixture:<file>` as the last user message), and otherwise
+// echoes the last user message word by word with usage.
+import http from 'node:http'
+import crypto from 'node:crypto'
+import zlib from 'node:zlib'
+import { readFixture } from './mock-openai.mjs'
+
+export const AWS = { accessKeyId: 'AKIDLLMUXTEST', secretAccessKey: 'llmux-test-secret-key', sessionToken: 'llmux-session-token', region: 'us-east-1' }
+
+function listen(handler) {
+  const requests = []
+  const sockets = new Set()
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on('data', (c) => chunks.push(c))
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks)
+      const record = { method: req.method, url: req.url, headers: req.headers, raw, body: null, closedAt: null, finished: false }
+      try {
+        record.body = JSON.parse(raw.toString('utf8'))
+      } catch {}
+      requests.push(record)
+      res.on('close', () => {
+        record.closedAt = performance.now()
+        record.finished = res.writableFinished
+      })
+      handler(req, res, record)
+    })
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        requests,
+        close() {
+          for (const s of sockets) s.destroy()
+          return new Promise((r) => server.close(r))
+        },
+      }),
+    ),
+  )
+}
+
+const json = (res, status, body, headers = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers })
+  res.end(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body))
+}
+const words = (t) => t.match(/\s*\S+/g) ?? []
+const textOf = (content) => (typeof content === 'string' ? content : (content ?? []).map((p) => p.text ?? '').join(''))
+const scenarioOf = (text) => (text.startsWith('scenario:') ? text.slice(9) : null)
+
+// ---------------------------------------------------------------- Anthropic Messages
+export function startMockAnthropic() {
+  return listen((req, res, r) => {
+    const err = (status, type, message) => json(res, status, { type: 'error', error: { type, message }, request_id: 'req_mock' })
+    if (req.url !== '/v1/messages') return err(404, 'not_found_error', 'Not found')
+    if (req.headers['x-api-key'] !== 'sk-ant-test') return err(401, 'authentication_error', 'invalid x-api-key')
+    if (req.headers['anthropic-version'] !== '2023-06-01') return err(400, 'invalid_request_error', 'anthropic-version header is required')
+    const b = r.body
+    if (!b) return err(400, 'invalid_request_error', 'invalid JSON')
+    if (typeof b.max_tokens !== 'number') return err(400, 'invalid_request_error', 'max_tokens: Field required')
+    if (!Array.isArray(b.messages) || b.messages.length === 0) return err(400, 'invalid_request_error', 'messages: at least one message is required')
+    for (const [i, m] of b.messages.entries()) {
+      if (m.role !== 'user' && m.role !== 'assistant') return err(400, 'invalid_request_error', `messages.${i}.role: Input should be 'user' or 'assistant'`)
+      if (i > 0 && b.messages[i - 1].role === m.role) return err(400, 'invalid_request_error', 'roles must alternate between "user" and "assistant"')
+    }
+    if (b.thinking) {
+      if (b.thinking.budget_tokens < 1024) return err(400, 'invalid_request_error', 'thinking.budget_tokens: must be >= 1024')
+      if (b.thinking.budget_tokens >= b.max_tokens) return err(400, 'invalid_request_error', '`max_tokens` must be greater than `thinking.budget_tokens`')
+      if (b.temperature !== undefined && b.temperature !== 1) return err(400, 'invalid_request_error', '`temperature` may only be set to 1 when thinking is enabled')
+    }
+    const known = new Set(['model', 'messages', 'max_tokens', 'system', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'metadata'])
+    for (const k of Object.keys(b)) if (!known.has(k)) return err(400, 'invalid_request_error', `${k}: Extra inputs are not permitted`)
+    const last = b.messages.at(-1)
+    const text = textOf(last.content)
+    const scenario = scenarioOf(text)
+    if (scenario?.startsWith('fixture:')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' })
+      return res.end(readFixture(scenario.slice(8)))
+    }
+    if (scenario?.startsWith('status:')) {
+      const s = Number(scenario.slice(7))
+      return err(s, s === 429 ? 'rate_limit_error' : s === 529 ? 'overloaded_error' : 'api_error', `mock ${s}`)
+    }
+    const usage = { input_tokens: 11, cache_creation_input_tokens: 5, cache_read_input_tokens: 7, output_tokens: words(text).length }
+    if (!b.stream) {
+      return json(res, 200, { id: 'msg_mock', type: 'message', role: 'assistant', model: b.model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage })
+    }
+    const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+    let out = ev('message_start', { message: { id: 'msg_mock', type: 'message', role: 'assistant', model: b.model, content: [], usage: { ...usage, output_tokens: 1 } } })
+    let index = 0
+    if (b.thinking) {
+      out += ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } })
+      out += ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: `Considering: ${text}` } })
+      out += ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: 'mock-signature' } })
+      out += ev('content_block_stop', { index })
+      index++
+    }
+    out += ev('content_block_start', { index, content_block: { type: 'text', text: '' } })
+    for (const w of words(text)) out += ev('content_block_delta', { index, delta: { type: 'text_delta', text: w } })
+    out += ev('content_block_stop', { index })
+    out += ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage })
+    out += ev('message_stop', {})
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' })
+    res.end(out)
+  })
+}
+
+// ---------------------------------------------------------------- Bedrock Converse (SigV4)
+const hmac = (key, data) => crypto.createHmac('sha256', key).update(data).digest()
+const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex')
+
+/** Verifies a SigV4 Authorization header against the request as received; null when valid. */
+export function verifySigV4(req, raw, creds = AWS, service = 'bedrock') {
+  const auth = req.headers.authorization ?? ''
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(auth)
+  if (!m) return 'malformed Authorization header'
+  const [, keyId, date, region, svc, signedHeaders, signature] = m
+  if (keyId !== creds.accessKeyId) return 'unknown access key'
+  if (svc !== service || region !== creds.region) return 'wrong scope'
+  const amzDate = req.headers['x-amz-date'] ?? ''
+  if (!amzDate.startsWith(date)) return 'x-amz-date does not match the credential scope'
+  const names = signedHeaders.split(';')
+  for (const need of ['host', 'x-amz-date']) if (!names.includes(need)) return `${need} is not signed`
+  if (creds.sessionToken && req.headers['x-amz-security-token'] !== creds.sessionToken) return 'missing or wrong x-amz-security-token'
+  const [path, query = ''] = req.url.split('?')
+  // Every service but S3 signs the path encoded once more than it was sent.
+  const canonicalUri = path.split('/').map((s) => encodeURIComponent(s)).join('/')
+  const canonicalHeaders = names.map((n) => `${n}:${String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('')
+  const canonical = ['POST', canonicalUri, query, canonicalHeaders, signedHeaders, sha256(raw)].join('\n')
+  const scope = `${date}/${region}/${svc}/aws4_request`
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n')
+  const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, date), region), svc), 'aws4_request')
+  const expected = hmac(key, toSign).toString('hex')
+  return expected === signature ? null : 'signature does not match'
+}
+
+/** One application/vnd.amazon.eventstream frame (string headers), CRCs included. */
+export function eventFrame(headers, payload) {
+  const hs = Buffer.concat(
+    Object.entries(headers).map(([k, v]) => {
+      const name = Buffer.from(k)
+      const value = Buffer.from(v)
+      const h = Buffer.alloc(1 + name.length + 1 + 2 + value.length)
+      h.writeUInt8(name.length, 0)
+      name.copy(h, 1)
+      h.writeUInt8(7, 1 + name.length)
+      h.writeUInt16BE(value.length, 2 + name.length)
+      value.copy(h, 4 + name.length)
+      return h
+    }),
+  )
+  const body = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload))
+  const total = 12 + hs.length + body.length + 4
+  const prelude = Buffer.alloc(8)
+  prelude.writeUInt32BE(total, 0)
+  prelude.writeUInt32BE(hs.length, 4)
+  const preludeCrc = Buffer.alloc(4)
+  preludeCrc.writeUInt32BE(zlib.crc32(prelude), 0)
+  const msg = Buffer.concat([prelude, preludeCrc, hs, body])
+  const crc = Buffer.alloc(4)
+  crc.writeUInt32BE(zlib.crc32(msg), 0)
+  return Buffer.concat([msg, crc])
+}
+const event = (type, payload) => eventFrame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, { ...payload, p: 'abcdef' })
+
+export function startMockBedrock() {
+  return listen((req, res, r) => {
+    const fail = (status, type, message) => json(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` })
+    const m = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url)
+    if (!m) return fail(404, 'UnknownOperationException', 'unknown operation')
+    const bad = verifySigV4(req, r.raw)
+    if (bad) return fail(403, 'InvalidSignatureException', `The request signature we calculated does not match the signature you provided (${bad})`)
+    const b = r.body
+    if (!b) return fail(400, 'ValidationException', 'Malformed input request')
+    const known = new Set(['messages', 'system', 'inferenceConfig', 'toolConfig', 'additionalModelRequestFields', 'guardrailConfig', 'promptVariables', 'additionalModelResponseFieldPaths', 'requestMetadata', 'performanceConfig'])
+    for (const k of Object.keys(b)) if (!known.has(k)) return fail(400, 'ValidationException', `Unknown parameter: ${k}`)
+    let usesTools = false
+    for (const [i, msg] of (b.messages ?? []).entries()) {
+      if (i > 0 && b.messages[i - 1].role === msg.role) return fail(400, 'ValidationException', 'A conversation must alternate between user and assistant roles.')
+      for (const block of msg.content) {
+        if ('text' in block && !block.text.trim()) return fail(400, 'ValidationException', 'The text field in the ContentBlock object is blank.')
+        if (block.toolUse || block.toolResult) usesTools = true
+      }
+    }
+    if (usesTools && !b.toolConfig) return fail(400, 'ValidationException', 'The toolConfig field must be defined when using toolUse and toolResult content blocks.')
+    const modelId = decodeURIComponent(m[1])
+    const text = textOf(b.messages.at(-1).content.filter((c) => 'text' in c))
+    const scenario = scenarioOf(text)
+    if (scenario?.startsWith('fixture:')) {
+      const file = scenario.slice(8)
+      if (file.endsWith('.bin')) {
+        res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+        return res.end(readFixture(file))
+      }
+      return json(res, 200, readFixture(file))
+    }
+    if (scenario?.startsWith('status:')) {
+      const s = Number(scenario.slice(7))
+      return fail(s, s === 429 ? 'ThrottlingException' : 'ServiceUnavailableException', `mock ${s}`)
+    }
+    if (scenario === 'exception') {
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+      res.write(event('messageStart', { role: 'assistant' }))
+      res.write(event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'partial' } }))
+      return res.end(eventFrame({ ':exception-type': 'throttlingException', ':content-type': 'application/json', ':message-type': 'exception' }, { message: 'Too many tokens, please wait before trying again.' }))
+    }
+    const usage = { inputTokens: 9, outputTokens: words(text).length, totalTokens: 9 + words(text).length, cacheReadInputTokens: 4, cacheWriteInputTokens: 3 }
+    if (m[2] === 'converse') {
+      return json(res, 200, { output: { message: { role: 'assistant', content: [{ text }] } }, stopReason: 'end_turn', usage, metrics: { latencyMs: 1 } })
+    }
+    res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+    const frames = [event('messageStart', { role: 'assistant' })]
+    if (b.additionalModelRequestFields?.thinking) {
+      frames.push(event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: `Considering: ${text}` } } }))
+      frames.push(event('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { signature: 'mock-sig' } } }))
+      frames.push(event('contentBlockStop', { contentBlockIndex: 0 }))
+    }
+    for (const w of words(text)) frames.push(event('contentBlockDelta', { contentBlockIndex: 1, delta: { text: w } }))
+    frames.push(event('contentBlockStop', { contentBlockIndex: 1 }))
+    frames.push(event('messageStop', { stopReason: 'end_turn' }))
+    frames.push(event('metadata', { usage, metrics: { latencyMs: 1 } }))
+    // Split frames across writes at odd places, as a network does.
+    const all = Buffer.concat(frames)
+    for (let i = 0; i < all.length; i += 37) res.write(all.subarray(i, i + 37))
+    res.end()
+    void modelId
+  })
+}
+
+// ---------------------------------------------------------------- Gemini generateContent
+export function startMockGemini() {
+  return listen((req, res, r) => {
+    const fail = (code, status, message) => json(res, code, { error: { code, message, status } })
+    const m = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)(\?alt=sse)?$/.exec(req.url)
+    if (!m) return fail(404, 'NOT_FOUND', `unknown URL ${req.url}`)
+    if (req.headers['x-goog-api-key'] !== 'gemini-test-key') return fail(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.')
+    const b = r.body
+    if (!b || !Array.isArray(b.contents)) return fail(400, 'INVALID_ARGUMENT', 'contents is required')
+    for (const c of b.contents) {
+      if (c.role !== 'user' && c.role !== 'model') return fail(400, 'INVALID_ARGUMENT', `Please use a valid role: user, model.`)
+      for (const p of c.parts) {
+        if (p.functionResponse && (typeof p.functionResponse.response !== 'object' || Array.isArray(p.functionResponse.response))) {
+          return fail(400, 'INVALID_ARGUMENT', 'functionResponse.response must be an object')
+        }
+      }
+    }
+    const schemaText = JSON.stringify(b.tools ?? []) + JSON.stringify(b.generationConfig?.responseSchema ?? {})
+    if (schemaText.includes('"additionalProperties"')) return fail(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unknown name "additionalProperties"')
+    if (b.generationConfig?.responseSchema && b.generationConfig.responseMimeType !== 'application/json') {
+      return fail(400, 'INVALID_ARGUMENT', 'responseSchema requires responseMimeType application/json')
+    }
+    const text = textOf(b.contents.at(-1).parts)
+    const scenario = scenarioOf(text)
+    if (scenario?.startsWith('fixture:')) {
+      res.writeHead(200, { 'content-type': scenario.endsWith('.sse') ? 'text/event-stream' : 'application/json; charset=UTF-8' })
+      return res.end(readFixture(scenario.slice(8)))
+    }
+    if (scenario?.startsWith('status:')) {
+      const s = Number(scenario.slice(7))
+      return fail(s, s === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE', `mock ${s}`)
+    }
+    const thinking = b.generationConfig?.thinkingConfig?.includeThoughts
+    const usage = { promptTokenCount: 20, candidatesTokenCount: words(text).length, thoughtsTokenCount: thinking ? 4 : undefined, cachedContentTokenCount: 6 }
+    const resp = (parts, extra = {}) => ({ candidates: [{ content: { role: 'model', parts }, index: 0, ...extra }], modelVersion: m[1], responseId: 'resp-mock' })
+    if (m[2] === 'generateContent') return json(res, 200, { ...resp([{ text }], { finishReason: 'STOP' }), usageMetadata: usage })
+    if (!m[3]) return fail(400, 'INVALID_ARGUMENT', 'this mock serves streams with alt=sse only')
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    let out = ''
+    if (thinking) out += `data: ${JSON.stringify(resp([{ text: `Considering: ${text}`, thought: true }]))}\r\n\r\n`
+    const ws = words(text)
+    ws.forEach((w, i) => {
+      const last = i === ws.length - 1
+      out += `data: ${JSON.stringify({ ...resp([{ text: w }], last ? { finishReason: 'STOP' } : {}), usageMetadata: last ? usage : { promptTokenCount: 20 } })}\r\n\r\n`
+    })
+    res.end(out)
+  })
+}
+
+// ---------------------------------------------------------------- Azure OpenAI
+export function startMockAzure() {
+  return listen((req, res, r) => {
+    const fail = (status, code, message) => json(res, status, { error: { code, message } })
+    const m = /^\/openai\/deployments\/([^/]+)\/chat\/completions\?api-version=([\w.-]+)$/.exec(req.url)
+    if (!m) return fail(404, '404', 'Resource not found')
+    if (req.headers['api-key'] !== 'azure-test-key') return fail(401, '401', 'Access denied due to invalid subscription key or wrong API endpoint.')
+    const b = r.body
+    if (b.stream_options && m[2] < '2024-09-01') return fail(400, 'BadRequest', 'Unrecognized request argument supplied: stream_options')
+    const text = textOf(b.messages.at(-1).content)
+    const scenario = scenarioOf(text)
+    if (scenario === 'content_filter') {
+      return fail(400, 'content_filter', "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.")
+    }
+    if (scenario?.startsWith('fixture:')) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      return res.end(readFixture(scenario.slice(8)))
+    }
+    const chunk = (o) => `data: ${JSON.stringify({ id: 'az', object: 'chat.completion.chunk', created: 1, model: m[1], ...o })}\n\n`
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    let out = chunk({ choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] })
+    for (const w of words(text)) out += chunk({ choices: [{ index: 0, delta: { content: w }, finish_reason: null, content_filter_results: {} }] })
+    out += chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop', content_filter_results: {} }] })
+    if (b.stream_options?.include_usage) out += chunk({ choices: [], usage: { prompt_tokens: 12, completion_tokens: words(text).length, total_tokens: 12 + words(text).length } })
+    res.end(out + 'data: [DONE]\n\n')
+  })
+}

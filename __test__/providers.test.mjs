@@ -1,0 +1,198 @@
+// Each provider end to end through the addon: a strict loopback mock per provider, reached
+// through stream(), completion() and amplify's callLiteLLM() with amplify model objects.
+import { test, before, after, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { configure, callLiteLLM, stream, completion } from '../index.mjs'
+import { haveFixtures } from './helpers/mock-openai.mjs'
+import { AWS, startMockAnthropic, startMockBedrock, startMockGemini, startMockAzure } from './helpers/mock-providers.mjs'
+import { Recorder, userText } from './helpers/util.mjs'
+
+let anthropic, bedrock, gemini, azure
+let usage = []
+before(async () => {
+  ;[anthropic, bedrock, gemini, azure] = await Promise.all([startMockAnthropic(), startMockBedrock(), startMockGemini(), startMockAzure()])
+  configure({
+    secrets: {
+      ANTHROPIC_API_KEY: 'sk-ant-test',
+      ANTHROPIC_BASE_URL: anthropic.url,
+      AWS_ACCESS_KEY_ID: AWS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: AWS.secretAccessKey,
+      AWS_SESSION_TOKEN: AWS.sessionToken,
+      AWS_REGION: AWS.region,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+      GEMINI_API_KEY: 'gemini-test-key',
+      GEMINI_BASE_URL: gemini.url,
+      AZURE_OPENAI_ENDPOINT: `${azure.url}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21`,
+      AZURE_OPENAI_API_KEY: 'azure-test-key',
+    },
+    onUsage: (...a) => usage.push(a),
+  })
+})
+after(() => Promise.all([anthropic, bedrock, gemini, azure].map((s) => s.close())))
+
+const skip = haveFixtures ? false : 'shared fixtures absent'
+async function collect(iter) {
+  const out = { text: '', reasoning: '', chunks: [], usage: null, tools: {} }
+  for await (const c of iter) {
+    out.chunks.push(c)
+    const d = c.choices[0]?.delta
+    out.text += d?.content ?? ''
+    out.reasoning += d?.reasoning_content ?? ''
+    for (const t of d?.tool_calls ?? []) {
+      out.tools[t.index] ??= { id: t.id, name: '', args: '' }
+      out.tools[t.index].name += t.function?.name ?? ''
+      out.tools[t.index].args += t.function?.arguments ?? ''
+    }
+    if (c.usage) out.usage = c.usage
+  }
+  return out
+}
+const ask = (model, content, extra = {}) => ({ model, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], ...extra })
+
+describe('anthropic', () => {
+  test('stream(): text, reasoning from reasoning_effort, usage with cache reads and writes', async () => {
+    const r = await collect(stream(ask('anthropic/claude-sonnet-4-5', 'hello from the test', { reasoning_effort: 'low', max_tokens: 100 })))
+    assert.equal(r.text, 'hello from the test')
+    assert.equal(r.reasoning, 'Considering: hello from the test')
+    assert.deepEqual([r.usage.prompt_tokens, r.usage.prompt_tokens_details.cached_tokens, r.usage.prompt_tokens_details.cache_write_tokens], [11 + 5 + 7, 7, 5])
+    const sent = anthropic.requests.at(-1).body
+    assert.equal(sent.system, 'Be brief.')
+    assert.deepEqual(sent.thinking, { type: 'enabled', budget_tokens: 1024 })
+    assert.equal(sent.max_tokens, 1124)
+    const blocks = r.chunks.flatMap((c) => c.choices[0]?.delta?.thinking_blocks ?? [])
+    assert.deepEqual(blocks, [{ type: 'thinking', thinking: 'Considering: hello from the test', signature: 'mock-signature' }])
+  })
+
+  test('completion(): non-streamed answer', async () => {
+    const res = await completion(ask('anthropic/claude-sonnet-4-5', 'plain answer'))
+    assert.equal(res.choices[0].message.content, 'plain answer')
+    assert.equal(res.choices[0].finish_reason, 'stop')
+    assert.equal(anthropic.requests.at(-1).body.stream, undefined)
+  })
+
+  test('recorded thinking + tool use stream decodes through the addon', { skip }, async () => {
+    const r = await collect(stream(ask('anthropic/claude-sonnet-4-5', 'scenario:fixture:anthropic/messages.stream.thinking-tool-use.sse')))
+    assert.equal(r.tools[0].name, 'fixed_version')
+    assert.equal(r.tools[0].args, '{}')
+    assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 53)
+  })
+
+  test('529 overloaded: provider_unavailable, retryable', async () => {
+    await assert.rejects(completion(ask('anthropic/claude-sonnet-4-5', 'scenario:status:529', { max_retries: 0 })), (e) => e.code === 'provider_unavailable' && e.status === 529 && e.retryable && e.provider === 'anthropic')
+  })
+})
+
+describe('bedrock', () => {
+  const claude = { id: 'us.anthropic.claude-3-7-sonnet-20250219-v1:0', name: 'Claude 3.7 Sonnet', provider: 'Bedrock', supportsReasoning: true, supportsSystemPrompts: true }
+
+  test('callLiteLLM with an amplify Claude model: signed request, event-stream answer, reasoning, usage', async () => {
+    usage = []
+    const out = new Recorder()
+    const text = await callLiteLLM({ messages: [{ role: 'user', content: 'what is up' }], options: { requestId: 'b-1', reasoningLevel: 'medium' } }, claude, { user: 'u' }, out, [], true)
+    assert.equal(text, 'what is up')
+    const events = out.events()
+    assert.equal(userText(events), 'what is up')
+    const thinking = events.filter((e) => e.s === 'meta' && e.st.summary === 'Thinking Details:').map((e) => e.st.message).join('')
+    assert.equal(thinking, 'Considering: what is up')
+    const req = bedrock.requests.at(-1)
+    assert.equal(req.url, '/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse-stream')
+    assert.deepEqual(req.body.additionalModelRequestFields, { thinking: { type: 'enabled', budget_tokens: 2048 } })
+    assert.equal(usage.length, 1)
+    const [, requestId, , input, output, cached, details] = usage[0]
+    assert.equal(requestId, 'b-1')
+    // inputTokens = prompt - cache reads = input + cache writes.
+    assert.deepEqual([input, output, cached, details.cache_write_tokens, details.prompt_tokens], [9 + 3, 3, 4, 3, 9 + 3 + 4])
+  })
+
+  test('a wrong secret key is refused by the mock: the signature really is checked', async () => {
+    await assert.rejects(
+      completion({ ...ask('bedrock/amazon.nova-pro-v1:0', 'x'), aws_secret_access_key: 'wrong', aws_access_key_id: AWS.accessKeyId, max_retries: 0 }),
+      (e) => e.code === 'auth' && e.status === 403 && e.providerCode === 'InvalidSignatureException',
+    )
+  })
+
+  test('completion(): Converse, non-streamed', async () => {
+    const res = await completion(ask('bedrock/converse/amazon.nova-pro-v1:0', 'converse answer'))
+    assert.equal(res.choices[0].message.content, 'converse answer')
+    assert.equal(res.usage.prompt_tokens_details.cached_tokens, 4)
+    assert.equal(bedrock.requests.at(-1).url, '/model/amazon.nova-pro-v1%3A0/converse')
+  })
+
+  test('a throttling exception frame mid-stream is a rate_limit error after the partial text', async () => {
+    const out = new Recorder()
+    await assert.rejects(callLiteLLM({ messages: [{ role: 'user', content: 'scenario:exception' }] }, claude, { user: 'u' }, out, [], true), (e) => e.code === 'rate_limit' && e.provider === 'bedrock')
+    assert.match(userText(out.events()), /^partialToo Many Requests:/)
+  })
+
+  test('recorded event-stream bytes decode through the addon', { skip }, async () => {
+    const r = await collect(stream(ask('bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0', 'scenario:fixture:bedrock/converse-stream.text-then-tool-use.bin')))
+    assert.equal(r.tools[0].name, 'get_temperature')
+    assert.equal(r.tools[0].args, '{"city":"Paris"}')
+    assert.equal(r.usage.prompt_tokens, 471)
+  })
+})
+
+describe('gemini', () => {
+  test('callLiteLLM with an amplify Gemini model: thoughts as Thinking Details, usage with cached tokens', async () => {
+    usage = []
+    const out = new Recorder()
+    const text = await callLiteLLM({ messages: [{ role: 'user', content: 'gemini says hi' }], options: { requestId: 'g-1' } }, { id: 'gemini-2.5-flash', provider: 'Gemini', supportsReasoning: true }, { user: 'u' }, out, [], true)
+    assert.equal(text, 'gemini says hi')
+    assert.ok(out.events().some((e) => e.s === 'meta' && e.st.message === 'Considering: gemini says hi'))
+    const sent = gemini.requests.at(-1)
+    assert.equal(sent.url, '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse')
+    assert.deepEqual(sent.body.generationConfig.thinkingConfig, { thinkingBudget: 1024, includeThoughts: true })
+    const [, , , input, output, cached, details] = usage[0]
+    assert.deepEqual([input, output, cached, details.reasoning_tokens], [20 - 6, 3 + 4, 6, 4])
+  })
+
+  test('completion(): generateContent', async () => {
+    const res = await completion(ask('gemini/gemini-2.5-flash', 'non streamed'))
+    assert.equal(res.choices[0].message.content, 'non streamed')
+  })
+
+  test('recorded thoughts stream decodes through the addon', { skip }, async () => {
+    const r = await collect(stream(ask('gemini/gemini-2.5-pro', 'scenario:fixture:gemini/streamGenerateContent.sse.thoughts.sse')))
+    assert.equal(r.reasoning.length, 1575)
+    assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 787)
+  })
+
+  test('429 RESOURCE_EXHAUSTED: rate_limit', async () => {
+    await assert.rejects(completion(ask('gemini/gemini-2.5-flash', 'scenario:status:429', { max_retries: 0 })), (e) => e.code === 'rate_limit' && e.providerCode === 'RESOURCE_EXHAUSTED')
+  })
+})
+
+describe('azure', () => {
+  test('callLiteLLM with an amplify Azure model: deployment URL, api-key, usage from the stream', async () => {
+    usage = []
+    const out = new Recorder()
+    const text = await callLiteLLM({ messages: [{ role: 'user', content: 'azure answer here' }], options: { requestId: 'a-1' } }, { id: 'gpt-4o', provider: 'Azure' }, { user: 'u' }, out, [], true)
+    assert.equal(text, 'azure answer here')
+    assert.equal(azure.requests.at(-1).url, '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21')
+    assert.equal(usage[0][3], 12)
+    assert.equal(usage[0][6].estimated, undefined)
+  })
+
+  test('the old default api-version gets no stream_options, and the usage is estimated', async () => {
+    usage = []
+    const r = await collect(stream({ model: 'azure/gpt-4o', api_base: azure.url, messages: [{ role: 'user', content: 'old version here' }] }))
+    assert.equal(r.text, 'old version here')
+    const sent = azure.requests.at(-1)
+    assert.equal(sent.url, '/openai/deployments/gpt-4o/chat/completions?api-version=2024-02-15-preview')
+    assert.equal(sent.body.stream_options, undefined, 'the mock rejects stream_options on this version, as Azure does')
+    assert.equal(usage.length, 1)
+    assert.equal(usage[0][6].estimated, true)
+    assert.ok(usage[0][4] > 0)
+  })
+
+  test('a filtered prompt is a content_filter error with amplify\'s content-filter message', async () => {
+    const out = new Recorder()
+    await assert.rejects(callLiteLLM({ messages: [{ role: 'user', content: 'scenario:content_filter' }] }, { id: 'gpt-4o', provider: 'Azure' }, { user: 'u' }, out, [], true), (e) => e.code === 'content_filter' && e.provider === 'azure')
+    assert.match(userText(out.events()), /^Content Filter:/)
+  })
+
+  test('recorded Azure stream with filter chunks decodes', { skip }, async () => {
+    const r = await collect(stream({ model: 'azure/gpt-4o', messages: [{ role: 'user', content: 'scenario:fixture:azure/chat-completion.stream.content-filter.sse' }] }))
+    assert.ok(r.text.length > 0)
+  })
+})
