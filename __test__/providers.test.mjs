@@ -63,6 +63,16 @@ describe('anthropic', () => {
     assert.deepEqual(blocks, [{ type: 'thinking', thinking: 'Considering: hello from the test', signature: 'mock-signature' }])
   })
 
+  test('callLiteLLM with an anthropic/ model id', async () => {
+    usage = []
+    const out = new Recorder()
+    const text = await callLiteLLM({ messages: [{ role: 'user', content: 'direct to anthropic' }], options: { requestId: 'an-1' } }, { id: 'anthropic/claude-sonnet-4-5', supportsSystemPrompts: true }, { user: 'u' }, out, [], true)
+    assert.equal(text, 'direct to anthropic')
+    assert.equal(userText(out.events()), text)
+    const [, requestId, , input, output, cached] = usage[0]
+    assert.deepEqual([requestId, input, output, cached], ['an-1', 11 + 5, 3, 7])
+  })
+
   test('completion(): non-streamed answer', async () => {
     const res = await completion(ask('anthropic/claude-sonnet-4-5', 'plain answer'))
     assert.equal(res.choices[0].message.content, 'plain answer')

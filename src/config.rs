@@ -55,12 +55,17 @@ pub fn set_timeouts(t: Timeouts) {
     *TIMEOUTS.write().unwrap_or_else(|p| p.into_inner()) = t;
 }
 
+/// Serialises the tests that replace the process-wide secrets.
+#[cfg(test)]
+pub static SECRETS_TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn provided_secret_wins_over_environment_and_blank_is_absent() {
+        let _guard = SECRETS_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         std::env::set_var("LLMUX_TEST_SECRET_A", "from-env");
         assert_eq!(secret("LLMUX_TEST_SECRET_A").as_deref(), Some("from-env"));
         set_secrets(HashMap::from([

@@ -336,4 +336,43 @@ mod tests {
         let mut r = req(r#"{"model":"mock/echo","messages":[{"role":"user","content":"a"}],"timeout":"soon"}"#);
         assert!(resolve(&mut r).unwrap_err().message.contains("timeout"));
     }
+
+    #[test]
+    fn each_provider_resolves_its_endpoint_and_credentials() {
+        let mut r = req(r#"{"model":"vertex_ai/gemini-2.5-pro","messages":[{"role":"user","content":"a"}],
+            "vertex_project":"proj-1","vertex_location":"europe-west4","api_key":"ya29.token"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!(t.provider, ProviderKind::Vertex);
+        assert_eq!(t.base_url, "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/publishers/google/models");
+        let mut r = req(r#"{"model":"bedrock/converse/us.anthropic.claude-3-7-sonnet-20250219-v1:0","messages":[{"role":"user","content":"a"}],
+            "aws_access_key_id":"AK","aws_secret_access_key":"SK","aws_region_name":"eu-west-1"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!(t.model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0");
+        assert_eq!(t.region.as_deref(), Some("eu-west-1"));
+        assert!(t.base_url == "https://bedrock-runtime.eu-west-1.amazonaws.com" || std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_ok());
+        assert_eq!(t.aws.as_ref().unwrap().access_key_id, "AK");
+        assert!(!format!("{t:?}").contains("SK"), "secrets never show in Debug");
+        let mut r = req(r#"{"model":"azure/my-gpt","messages":[{"role":"user","content":"a"}],
+            "api_base":"https://res.openai.azure.com/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21","api_key":"k"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!((t.base_url.as_str(), t.api_version.as_deref()), ("https://res.openai.azure.com", Some("2024-10-21")));
+    }
+
+    #[test]
+    fn amplify_endpoint_list_picks_an_endpoint_of_the_deployment() {
+        let _guard = crate::config::SECRETS_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        crate::config::set_secrets(std::collections::HashMap::from([(
+            "LLM_ENDPOINTS".to_owned(),
+            r#"{"models":[{"gpt-4-turbo":{"endpoints":[{"url":"https://a.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions?api-version=2024-08-01-preview","key":"ka"},{"url":"https://b.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions","key":"kb"}]}}]}"#.to_owned(),
+        )]));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..64 {
+            let (url, key) = amplify_endpoint("gpt-4-1106-Preview").unwrap();
+            seen.insert(key.clone());
+            assert!(url.contains(".openai.azure.com"));
+        }
+        assert_eq!(seen.len(), 2, "chosen at random per request");
+        assert!(amplify_endpoint("unknown").is_none());
+        crate::config::set_secrets(std::collections::HashMap::new());
+    }
 }

@@ -178,4 +178,18 @@ mod tests {
             assert!(!is_reasoning_model(m), "{m}");
         }
     }
+
+    #[test]
+    fn translation_of_a_full_request() {
+        let req = ChatRequest::from_json(&crate::providers::testing::FULL_REQUEST.to_string()).unwrap();
+        let built = build_request(&req, &target("gpt-4o"), false).unwrap();
+        let body: Value = serde_json::from_slice(&built.http.body).unwrap();
+        let mut want = crate::providers::testing::FULL_REQUEST.clone();
+        want["model"] = serde_json::json!("gpt-4o");
+        want["stop"] = serde_json::json!(["END"]);
+        // Reasoning blocks of other providers are not OpenAI's to receive.
+        want["messages"][2].as_object_mut().unwrap().remove("thinking_blocks");
+        assert_eq!(body, want);
+        assert!(built.warnings.is_empty());
+    }
 }
