@@ -54,6 +54,12 @@ export interface JsUsage {
   estimated: boolean
 }
 
+export interface PromptForDataOptions {
+  maxTokens?: number
+  temperature?: number
+  reasoningLevel?: string
+}
+
 /** Replaces the secrets the caller's provider returned (looked up before the environment). */
 export declare function setSecrets(secrets: Record<string, string>): void
 
@@ -65,6 +71,9 @@ export declare function startAmplify(chatRequestJson: string, modelJson: string,
 
 /** Starts `completion()`: one batch with the `ChatCompletion` JSON. */
 export declare function startCompletion(requestJson: string, modelJson?: string | undefined | null): CallHandle
+
+/** Starts amplify's `promptForData`: the last batch carries the completion with `message.parsed`. */
+export declare function startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null): CallHandle
 
 /** Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays. */
 export declare function startStream(requestJson: string, modelJson?: string | undefined | null): CallHandle

@@ -840,4 +840,5 @@ module.exports.setSecrets = nativeBinding.setSecrets
 module.exports.setTimeouts = nativeBinding.setTimeouts
 module.exports.startAmplify = nativeBinding.startAmplify
 module.exports.startCompletion = nativeBinding.startCompletion
+module.exports.startPromptForData = nativeBinding.startPromptForData
 module.exports.startStream = nativeBinding.startStream

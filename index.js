@@ -18,6 +18,8 @@ class LlmuxError extends Error {
     if (data.param != null) this.param = data.param
     if (data.retryAfterMs != null) this.retryAfterMs = data.retryAfterMs
     if (data.body != null) this.body = data.body
+    // A structured answer that matched no schema: the model's own words, for the caller to see.
+    if (data.code === 'invalid_output' && data.body != null) this.rawText = data.body
   }
 }
 
@@ -299,21 +301,11 @@ async function completion(request) {
   if (r.signal?.aborted) throw cancelledError()
   await ensureSecrets()
   const handle = binding.startCompletion(r.body, r.modelJson)
-  activeRequests++
-  const unwatch = watch(handle, r.signal, r.account, r.requestId ?? null, undefined)
-  try {
-    let batch
-    do batch = await handle.next()
-    while (!batch.done)
-    for (const w of batch.warnings ?? []) warn(w)
-    const result = batch.data ? JSON.parse(batch.data) : undefined
-    reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
-    if (batch.error) throw new LlmuxError(batch.error)
-    return result
-  } finally {
-    unwatch()
-    activeRequests--
-  }
+  const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
+  const result = batch.data ? JSON.parse(batch.data) : undefined
+  reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
+  if (batch.error) throw new LlmuxError(batch.error)
+  return result
 }
 
 /**
@@ -392,6 +384,74 @@ function stream(request) {
   return iterator
 }
 
+/** Runs a handle to its single last batch (completion-style calls). */
+async function finishHandle(handle, signal, account, requestId) {
+  activeRequests++
+  const unwatch = watch(handle, signal, account, requestId ?? null, undefined)
+  try {
+    let batch
+    do batch = await handle.next()
+    while (!batch.done)
+    for (const w of batch.warnings ?? []) warn(w)
+    return batch
+  } finally {
+    unwatch()
+    activeRequests--
+  }
+}
+
+/**
+ * amplify's promptForData (promptLiteLLMForData): asks for an object with the schema's keys by
+ * the provider's strongest means, checks it, retries once, and resolves with the object.
+ * `schema` maps property names to JSON-schema fragments; every key is required.
+ * `options`: { maxTokens = 1000, temperature = 0.1, reasoningLevel, signal }.
+ */
+async function promptForData(messages, model, prompt, schema, account, requestId, options = {}) {
+  if (!Array.isArray(messages)) throw invalid('messages must be an array')
+  if (typeof prompt !== 'string') throw invalid('prompt must be a string')
+  if (!model || (typeof model !== 'object' && typeof model !== 'string')) {
+    throw invalid('model must be an amplify model object or a model string')
+  }
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
+    throw invalid('schema must be an object mapping property names to JSON-schema fragments')
+  }
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+  const signal = checkSignal(options.signal)
+  if (signal?.aborted) throw cancelledError()
+  const opts = { maxTokens: options.maxTokens, temperature: options.temperature, reasoningLevel: options.reasoningLevel }
+  const messagesJson = toJson('messages', messages)
+  const modelJson = toJson('model', model)
+  const schemaJson = toJson('schema', schema)
+  await ensureSecrets()
+  const handle = binding.startPromptForData(messagesJson, modelJson, prompt, schemaJson, opts)
+  const batch = await finishHandle(handle, signal, account, requestId)
+  reportUsage(account, requestId ?? null, model, batch.usage)
+  if (batch.error) throw new LlmuxError(batch.error)
+  return JSON.parse(batch.data).choices[0].message.parsed
+}
+
+/**
+ * A chat function for workflow steps: `async (body, writable, context) => text`, streaming into
+ * `writable` in amplify's format. `options`: { streamToUser = true, endStream = false, signal }.
+ * `context` may carry `signal`, `dataSources` and `requestId`.
+ */
+function createChatFn(model, account, options = {}) {
+  if (!model || (typeof model !== 'object' && typeof model !== 'string')) {
+    throw invalid('model must be an amplify model object or a model string')
+  }
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+  const streamToUser = options.streamToUser !== false
+  const endStream = options.endStream === true
+  return async function chat(body, writable, context = {}) {
+    const ctx = context ?? {}
+    const request = ctx.requestId && !body?.options?.requestId ? { ...body, options: { ...body?.options, requestId: ctx.requestId } } : body
+    return callLiteLLM(request, model, account, writable, ctx.dataSources ?? [], streamToUser, {
+      signal: ctx.signal ?? options.signal,
+      endStream,
+    })
+  }
+}
+
 // amplify's sidecar lifecycle: nothing to start or stop any more, kept so callers need no change.
 function getLiteLLMServerStatus() {
   return {
@@ -413,6 +473,9 @@ function shutdownLiteLLMServer() {}
 module.exports = {
   configure,
   callLiteLLM,
+  promptForData,
+  promptLiteLLMForData: promptForData,
+  createChatFn,
   completion,
   stream,
   getLiteLLMServerStatus,

@@ -4,6 +4,9 @@ import llmux from './index.js'
 export const {
   configure,
   callLiteLLM,
+  promptForData,
+  promptLiteLLMForData,
+  createChatFn,
   completion,
   stream,
   getLiteLLMServerStatus,

@@ -11,18 +11,21 @@ use tokio_util::sync::CancellationToken;
 use crate::chat::{ChatChunk, ChatCompletion, ChatRequest, StreamAccumulator, Usage};
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{self, mock, resolve, ProviderKind, Target};
+use crate::structured::{self, Structured};
 use crate::transport;
 
 /// Capacity of the event channel: enough to batch a fast stream, small enough to push back.
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 /// A request resolved and ready to run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Call {
     pub request: ChatRequest,
     pub target: Target,
     /// The model string the caller asked for, for usage records.
     pub model_label: String,
+    /// A `json_schema` response format: how it is asked for, and the schema to check.
+    pub structured: Option<Structured>,
 }
 
 impl Call {
@@ -32,7 +35,8 @@ impl Call {
         request.normalize_legacy_functions()?;
         request.validate()?;
         let target = resolve::resolve(&mut request)?;
-        Ok(Call { model_label: request.model.clone(), request, target })
+        let structured = structured::from_response_format(&mut request, &target)?;
+        Ok(Call { model_label: request.model.clone(), request, target, structured })
     }
 }
 
@@ -94,7 +98,51 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
             (completion, usage, error)
         }
     };
+    let mut completion = completion;
+    finish_completion(&call, &mut completion, &mut warnings);
     let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, error, warnings }))).await;
+}
+
+/// Last touches on the whole answer: structured output checked (and moved out of its forced
+/// tool call), and tool arguments that are not a JSON object flagged.
+fn finish_completion(call: &Call, done: &mut ChatCompletion, warnings: &mut Vec<String>) {
+    if let Some(st) = &call.structured {
+        structured::move_tool_output_to_content(done, st);
+        if let Some(c) = done.choices.first_mut() {
+            let text = c.message.content.as_deref().unwrap_or("").trim();
+            let checked = serde_json::from_str::<serde_json::Value>(text)
+                .map_err(|e| format!("not JSON: {e}"))
+                .and_then(|v| structured::compile(&st.schema, "schema").map_err(|e| e.message).and_then(|val| structured::check(&val, &v).map(|_| v)));
+            match checked {
+                Ok(v) => c.message.parsed = Some(v),
+                Err(why) if !text.is_empty() => warnings.push(format!("the answer does not match the response schema: {why}")),
+                Err(_) => {}
+            }
+        }
+    }
+    for c in &mut done.choices {
+        for t in c.message.tool_calls.iter_mut().flatten() {
+            t.malformed_arguments = !matches!(serde_json::from_str::<serde_json::Value>(&t.function.arguments), Ok(serde_json::Value::Object(_)));
+        }
+    }
+}
+
+/// With structured output through a forced tool, a stream shows the object as content.
+fn tool_output_as_content(st: &Option<Structured>, chunk: &mut ChatChunk) {
+    if !st.as_ref().is_some_and(|s| s.via_tool) {
+        return;
+    }
+    for c in &mut chunk.choices {
+        if let Some(calls) = c.delta.tool_calls.take() {
+            let args: String = calls.iter().filter_map(|t| t.function.as_ref()?.arguments.as_deref()).collect();
+            if !args.is_empty() {
+                c.delta.content.get_or_insert_with(String::new).push_str(&args);
+            }
+        }
+        if c.finish_reason == Some(crate::chat::FinishReason::ToolCalls) {
+            c.finish_reason = Some(crate::chat::FinishReason::Stop);
+        }
+    }
 }
 
 /// Counts tokens on the blocking pool: the tokenizer tables take a while to load the first
@@ -184,7 +232,8 @@ async fn run_http(
             Ok(Err(e)) => return Err(transport::network_error(&e, provider)),
             Ok(Ok(None)) => {
                 decoder.finish(&mut out)?;
-                for c in out.drain(..) {
+                for mut c in out.drain(..) {
+                    tool_output_as_content(&call.structured, &mut c);
                     acc.push(&c);
                     if !deliver(tx, cancel, c).await? {
                         return Err(Error::cancelled());
@@ -195,7 +244,8 @@ async fn run_http(
             Ok(Ok(Some(b))) => b,
         };
         decoder.feed(&bytes, &mut out)?;
-        for c in out.drain(..) {
+        for mut c in out.drain(..) {
+            tool_output_as_content(&call.structured, &mut c);
             acc.push(&c);
             if !deliver(tx, cancel, c).await? {
                 return Err(Error::cancelled());
@@ -214,7 +264,8 @@ async fn run_mock(
 ) -> Result<Option<ChatCompletion>> {
     let plan = mock::plan(&mut call.request, &call.target)?;
     *sent = true;
-    for c in plan.chunks {
+    for mut c in plan.chunks {
+        tool_output_as_content(&call.structured, &mut c);
         if !plan.delay.is_zero() {
             transport::sleep_or_cancel(plan.delay, cancel).await?;
         } else if cancel.is_cancelled() {

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod providers;
+pub mod structured;
 pub mod transport;
 pub mod usage;
 pub mod wire;

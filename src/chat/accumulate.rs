@@ -77,6 +77,7 @@ impl StreamAccumulator {
                         id: tc.id.clone().unwrap_or_default(),
                         kind: "function".to_owned(),
                         function: FunctionCall { name: String::new(), arguments: String::new() },
+                        malformed_arguments: false,
                     });
                     st.tool_indexes.push(tc.index);
                     st.tool_calls.len() - 1
@@ -141,6 +142,7 @@ impl StreamAccumulator {
                     function_call: None,
                     reasoning_content: (!c.reasoning.is_empty()).then_some(c.reasoning),
                     thinking_blocks: (!c.thinking_blocks.is_empty()).then_some(c.thinking_blocks),
+                    parsed: None,
                 },
                 finish_reason: c.finish_reason,
                 logprobs: None,

@@ -274,6 +274,7 @@ impl ChatRequest {
                             "tools[{i}].function.parameters must be a JSON schema object"
                         )));
                     }
+                    crate::structured::compile(p, &format!("tools[{i}].function.parameters"))?;
                 }
             }
         }

@@ -54,6 +54,9 @@ pub struct AssistantMessage {
     /// Reasoning blocks with their signatures; see `Delta::thinking_blocks`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thinking_blocks: Option<Vec<serde_json::Value>>,
+    /// The object of a structured-output request, present only when it matched the schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parsed: Option<serde_json::Value>,
 }
 
 fn assistant_role() -> String {
@@ -66,6 +69,9 @@ pub struct ToolCall {
     #[serde(rename = "type", default = "function_type")]
     pub kind: String,
     pub function: FunctionCall,
+    /// Set when the model's `arguments` are not a JSON object: they are kept as sent, flagged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not", skip_deserializing)]
+    pub malformed_arguments: bool,
 }
 
 fn function_type() -> String {

@@ -89,6 +89,65 @@ pub fn start_amplify(
     start(prepared, true, Mode::Amplify(AmplifyEncoder::new(stream_to_user)), intro)
 }
 
+#[napi(object)]
+pub struct PromptForDataOptions {
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f64>,
+    pub reasoning_level: Option<String>,
+}
+
+/// Starts amplify's `promptForData`: the last batch carries the completion with `message.parsed`.
+#[napi(catch_unwind)]
+pub fn start_prompt_for_data(
+    messages_json: String,
+    model_json: String,
+    prompt: String,
+    schema_json: String,
+    options: Option<PromptForDataOptions>,
+) -> CallHandle {
+    let prepared = (|| {
+        let schema = serde_json::from_str::<serde_json::Value>(&schema_json)
+            .map_err(|e| Error::invalid_request(format!("schema is not JSON-serialisable: {e}")))
+            .and_then(|s| crate::structured::schema_from_properties(&s))?;
+        let opts = options.unwrap_or(PromptForDataOptions { max_tokens: None, temperature: None, reasoning_level: None });
+        let messages: serde_json::Value = serde_json::from_str(&messages_json)
+            .map_err(|e| Error::invalid_request(format!("messages are not JSON-serialisable: {e}")))?;
+        let mut request = serde_json::json!({"messages": messages});
+        request["messages"]
+            .as_array_mut()
+            .ok_or_else(|| Error::invalid_request("messages must be an array"))?
+            .push(serde_json::json!({"role": "user", "content": prompt}));
+        request["max_tokens"] = serde_json::json!(opts.max_tokens.unwrap_or(1000));
+        request["temperature"] = serde_json::json!(opts.temperature.unwrap_or(0.1));
+        if let Some(level) = opts.reasoning_level.filter(|l| !l.is_empty()) {
+            request["reasoning_effort"] = serde_json::json!(level);
+        }
+        let mut call = general_call(&request.to_string(), Some(&model_json))?;
+        let st = crate::structured::apply(&mut call.request, &call.target, &schema, crate::structured::TOOL_NAME);
+        Ok((call, st))
+    })();
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let cancel = CancellationToken::new();
+    match prepared {
+        Ok((call, st)) => {
+            let token = cancel.clone();
+            napi::bindgen_prelude::spawn(async move {
+                let outcome = crate::structured::prompt_for_data(call, st, token).await;
+                let _ = tx.send(Event::End(Box::new(outcome))).await;
+            });
+        }
+        Err(e) => {
+            let _ = tx.try_send(Event::End(Box::new(Outcome {
+                completion: StreamAccumulator::default().into_completion(),
+                usage: None,
+                error: Some(e),
+                warnings: vec![],
+            })));
+        }
+    }
+    CallHandle::new(rx, Mode::Completion, String::new(), cancel)
+}
+
 /// Replaces the secrets the caller's provider returned (looked up before the environment).
 #[napi]
 pub fn set_secrets(secrets: HashMap<String, String>) {

@@ -161,6 +161,7 @@ pub fn parse_response(body: &[u8]) -> Result<ChatCompletion> {
                 id,
                 kind: "function".into(),
                 function: FunctionCall { name, arguments: input.to_string() },
+                malformed_arguments: false,
             }),
             Block::Other => {}
         }

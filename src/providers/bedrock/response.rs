@@ -129,6 +129,7 @@ pub fn parse_response(body: &[u8]) -> Result<ChatCompletion> {
                 id: tu.tool_use_id,
                 kind: "function".into(),
                 function: FunctionCall { name: tu.name, arguments: tu.input.to_string() },
+                malformed_arguments: false,
             });
         }
     }

@@ -92,11 +92,37 @@ pub fn plan(req: &mut ChatRequest, target: &Target) -> Result<MockPlan> {
         }
     }
     let mut output_tokens = reasoning_tokens;
-    for p in pieces(&answer) {
-        chunks.push(mk(Delta { content: Some(p.to_owned()), ..Default::default() }, None));
-        output_tokens += 1;
+    let forced_tool = match &req.tool_choice {
+        Some(crate::chat::ToolChoice::Function(name)) => Some(name.clone()),
+        _ => None,
+    };
+    if let Some(name) = forced_tool {
+        // A forced tool is called with the answer as its arguments.
+        let mut first = true;
+        for p in pieces(&answer) {
+            chunks.push(mk(
+                Delta {
+                    tool_calls: Some(vec![crate::chat::ToolCallDelta {
+                        index: 0,
+                        id: first.then(|| format!("call_mock_{:08x}", fastrand::u32(..))),
+                        kind: first.then(|| "function".to_owned()),
+                        function: Some(crate::chat::FunctionDelta { name: first.then(|| name.clone()), arguments: Some(p.to_owned()) }),
+                    }]),
+                    ..Default::default()
+                },
+                None,
+            ));
+            first = false;
+            output_tokens += 1;
+        }
+        chunks.push(mk(Delta::default(), Some(FinishReason::ToolCalls)));
+    } else {
+        for p in pieces(&answer) {
+            chunks.push(mk(Delta { content: Some(p.to_owned()), ..Default::default() }, None));
+            output_tokens += 1;
+        }
+        chunks.push(mk(Delta::default(), Some(FinishReason::Stop)));
     }
-    chunks.push(mk(Delta::default(), Some(FinishReason::Stop)));
     let prompt_tokens = req
         .messages
         .iter()
