@@ -92,6 +92,26 @@ export async function startMockOpenAI() {
     const [name, arg] = scenario.split(/:(.*)/s)
     const stream = body.stream === true
     const includeUsage = body.stream_options?.include_usage === true
+    const last = body.messages.at(-1)
+    if (last.role === 'tool') {
+      // The call being answered must exist, by id, in the assistant turn before.
+      const asked = body.messages.flatMap((m) => m.tool_calls ?? []).some((t) => t.id === last.tool_call_id)
+      if (!asked) return sendJson(res, 400, apiError(`Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`, 'invalid_request_error', 'messages', null))
+      return echo(body, `tool said: ${last.content}`, stream, includeUsage, res)
+    }
+    const forced = body.tool_choice?.function?.name
+    if (forced || (body.tools?.length && lastText.startsWith('call '))) {
+      const fn = forced ?? body.tools[0].function.name
+      const args = lastText.startsWith('json:') ? lastText.slice(5) : lastText.startsWith('call ') ? lastText.slice(5) : '{}'
+      return toolCall(body, fn, args, stream, includeUsage, res)
+    }
+    const rf = body.response_format
+    if (rf?.type === 'json_schema') {
+      if (rf.json_schema.strict && !isStrict(rf.json_schema.schema)) {
+        return sendJson(res, 400, apiError("Invalid schema for response_format: In context=(), 'additionalProperties' is required to be supplied and to be false.", 'invalid_request_error', 'response_format', 'invalid_json_schema'))
+      }
+      return echo(body, lastText.startsWith('json:') ? lastText.slice(5) : '{}', stream, includeUsage, res)
+    }
     switch (name) {
       case 'fixture': {
         const bytes = readFixture(arg)
@@ -146,6 +166,34 @@ export async function startMockOpenAI() {
     for (const piece of text.match(/\s*\S+/g) ?? []) out += chunk(body.model, { content: piece })
     out += chunk(body.model, {}, 'stop')
     if (includeUsage) out += `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage })}\n\n`
+    res.end(out + 'data: [DONE]\n\n')
+  }
+
+  function isStrict(schema) {
+    if (schema && typeof schema === 'object') {
+      if (schema.type === 'object') {
+        const keys = Object.keys(schema.properties ?? {})
+        if (schema.additionalProperties !== false) return false
+        if (keys.length !== (schema.required ?? []).length) return false
+      }
+      return Object.values(schema).every((v) => typeof v !== 'object' || isStrict(v))
+    }
+    return true
+  }
+
+  function toolCall(body, name, args, stream, includeUsage, res) {
+    const id = `call_mock_${++seq}`
+    const usage = { prompt_tokens: 20, completion_tokens: 5, total_tokens: 25 }
+    if (!stream) {
+      return sendJson(res, 200, { id: 'chatcmpl-tool', object: 'chat.completion', created: 1, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name, arguments: args } }] }, finish_reason: 'tool_calls' }], usage })
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    const half = Math.floor(args.length / 2)
+    let out = chunk(body.model, { role: 'assistant', content: null, tool_calls: [{ index: 0, id, type: 'function', function: { name, arguments: '' } }] })
+    out += chunk(body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(0, half) } }] })
+    out += chunk(body.model, { tool_calls: [{ index: 0, function: { arguments: args.slice(half) } }] })
+    out += chunk(body.model, {}, 'tool_calls')
+    if (includeUsage) out += `data: ${JSON.stringify({ id: 'chatcmpl-tool', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage })}\n\n`
     res.end(out + 'data: [DONE]\n\n')
   }
 

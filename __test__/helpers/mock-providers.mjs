@@ -56,6 +56,7 @@ const textOf = (content) => (typeof content === 'string' ? content : (content ??
 const scenarioOf = (text) => (text.startsWith('scenario:') ? text.slice(9) : null)
 
 // ---------------------------------------------------------------- Anthropic Messages
+let anthropicSeq = 1
 export function startMockAnthropic() {
   return listen((req, res, r) => {
     const err = (status, type, message) => json(res, status, { type: 'error', error: { type, message }, request_id: 'req_mock' })
@@ -78,7 +79,34 @@ export function startMockAnthropic() {
     const known = new Set(['model', 'messages', 'max_tokens', 'system', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'metadata'])
     for (const k of Object.keys(b)) if (!known.has(k)) return err(400, 'invalid_request_error', `${k}: Extra inputs are not permitted`)
     const last = b.messages.at(-1)
-    const text = textOf(last.content)
+    const blocks = Array.isArray(last.content) ? last.content : [{ type: 'text', text: last.content }]
+    const result = blocks.find((c) => c.type === 'tool_result')
+    if (result) {
+      const prev = b.messages.at(-2)
+      const asked = Array.isArray(prev?.content) && prev.content.some((c) => c.type === 'tool_use' && c.id === result.tool_use_id)
+      if (!asked) return err(400, 'invalid_request_error', 'tool_result block(s) provided when previous message does not send tool_use blocks')
+    }
+    const text = result ? `tool said: ${typeof result.content === 'string' ? result.content : textOf(result.content)}` : (blocks.filter((c) => c.type === 'text').at(-1)?.text ?? '')
+    const forced = b.tool_choice?.type === 'tool' ? b.tool_choice.name : null
+    if (forced || (b.tools?.length && text.startsWith('call '))) {
+      if (forced && b.thinking) return err(400, 'invalid_request_error', 'Thinking may not be enabled when tool_choice forces tool use.')
+      const name = forced ?? b.tools[0].name
+      const args = text.startsWith('json:') ? text.slice(5) : text.startsWith('call ') ? text.slice(5) : '{}'
+      const id = `toolu_mock_${anthropicSeq++}`
+      const usage = { input_tokens: 30, output_tokens: 9 }
+      if (!b.stream) return json(res, 200, { id: 'msg_tool', type: 'message', role: 'assistant', model: b.model, content: [{ type: 'tool_use', id, name, input: JSON.parse(args) }], stop_reason: 'tool_use', usage })
+      const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+      const half = Math.floor(args.length / 2)
+      let out = ev('message_start', { message: { id: 'msg_tool', type: 'message', role: 'assistant', model: b.model, content: [], usage: { input_tokens: 30, output_tokens: 1 } } })
+      out += ev('content_block_start', { index: 0, content_block: { type: 'tool_use', id, name, input: {} } })
+      out += ev('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(0, half) } })
+      out += ev('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: args.slice(half) } })
+      out += ev('content_block_stop', { index: 0 })
+      out += ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 9 } })
+      out += ev('message_stop', {})
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' })
+      return res.end(out)
+    }
     const scenario = scenarioOf(text)
     if (scenario?.startsWith('fixture:')) {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' })
@@ -170,6 +198,7 @@ export function eventFrame(headers, payload) {
 }
 const event = (type, payload) => eventFrame({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, { ...payload, p: 'abcdef' })
 
+let bedrockSeq = 1
 export function startMockBedrock() {
   return listen((req, res, r) => {
     const fail = (status, type, message) => json(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` })
@@ -191,7 +220,32 @@ export function startMockBedrock() {
     }
     if (usesTools && !b.toolConfig) return fail(400, 'ValidationException', 'The toolConfig field must be defined when using toolUse and toolResult content blocks.')
     const modelId = decodeURIComponent(m[1])
-    const text = textOf(b.messages.at(-1).content.filter((c) => 'text' in c))
+    const lastContent = b.messages.at(-1).content
+    const result = lastContent.find((c) => c.toolResult)?.toolResult
+    if (result) {
+      const prev = b.messages.at(-2)
+      if (!prev?.content.some((c) => c.toolUse?.toolUseId === result.toolUseId)) return fail(400, 'ValidationException', 'The toolResult blocks must match the toolUse blocks of the previous turn.')
+    }
+    const text = result ? `tool said: ${result.content.map((c) => c.text ?? JSON.stringify(c.json)).join('')}` : (lastContent.filter((c) => 'text' in c).at(-1)?.text ?? '')
+    const forced = b.toolConfig?.toolChoice?.tool?.name
+    if (forced || (b.toolConfig?.tools?.length && text.startsWith('call '))) {
+      const name = forced ?? b.toolConfig.tools[0].toolSpec.name
+      const args = text.startsWith('json:') ? text.slice(5) : text.startsWith('call ') ? text.slice(5) : '{}'
+      const id = `tooluse_mock_${bedrockSeq++}`
+      const usage = { inputTokens: 30, outputTokens: 9, totalTokens: 39 }
+      if (m[2] === 'converse') return json(res, 200, { output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: id, name, input: JSON.parse(args) } }] } }, stopReason: 'tool_use', usage })
+      res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream' })
+      const half = Math.floor(args.length / 2)
+      return res.end(Buffer.concat([
+        event('messageStart', { role: 'assistant' }),
+        event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: id, name } } }),
+        event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: args.slice(0, half) } } }),
+        event('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: args.slice(half) } } }),
+        event('contentBlockStop', { contentBlockIndex: 0 }),
+        event('messageStop', { stopReason: 'tool_use' }),
+        event('metadata', { usage, metrics: { latencyMs: 1 } }),
+      ]))
+    }
     const scenario = scenarioOf(text)
     if (scenario?.startsWith('fixture:')) {
       const file = scenario.slice(8)
@@ -256,7 +310,33 @@ export function startMockGemini() {
     if (b.generationConfig?.responseSchema && b.generationConfig.responseMimeType !== 'application/json') {
       return fail(400, 'INVALID_ARGUMENT', 'responseSchema requires responseMimeType application/json')
     }
-    const text = textOf(b.contents.at(-1).parts)
+    const lastParts = b.contents.at(-1).parts
+    const fr = lastParts.find((p) => p.functionResponse)?.functionResponse
+    if (fr) {
+      const prev = b.contents.at(-2)
+      if (!prev?.parts.some((p) => p.functionCall?.name === fr.name)) return fail(400, 'INVALID_ARGUMENT', 'Please ensure that function response turn comes immediately after a function call turn.')
+      const sig = prev.parts.find((p) => p.functionCall?.name === fr.name).thoughtSignature
+      if (sig !== 'mock-thought-signature') return fail(400, 'INVALID_ARGUMENT', 'Function call is missing a thought_signature.')
+    }
+    const text = fr ? `tool said: ${JSON.stringify(fr.response)}` : (lastParts.filter((p) => 'text' in p).at(-1)?.text ?? '')
+    const fcc = b.toolConfig?.functionCallingConfig
+    const forced = fcc?.mode === 'ANY' ? (fcc.allowedFunctionNames?.[0] ?? b.tools[0].functionDeclarations[0].name) : null
+    if (forced || (b.tools?.length && text.startsWith('call '))) {
+      const name = forced ?? b.tools[0].functionDeclarations[0].name
+      const args = JSON.parse(text.startsWith('call ') ? text.slice(5) : '{}')
+      const part = { functionCall: { name, args }, thoughtSignature: 'mock-thought-signature' }
+      const body = { candidates: [{ content: { role: 'model', parts: [part] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 30, candidatesTokenCount: 9 } }
+      if (m[2] === 'generateContent') return json(res, 200, body)
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      return res.end(`data: ${JSON.stringify(body)}\r\n\r\n`)
+    }
+    if (b.generationConfig?.responseSchema) {
+      const out = text.startsWith('json:') ? text.slice(5) : '{}'
+      const body = { candidates: [{ content: { role: 'model', parts: [{ text: out }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 30, candidatesTokenCount: 9 } }
+      if (m[2] === 'generateContent') return json(res, 200, body)
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      return res.end(`data: ${JSON.stringify(body)}\r\n\r\n`)
+    }
     const scenario = scenarioOf(text)
     if (scenario?.startsWith('fixture:')) {
       res.writeHead(200, { 'content-type': scenario.endsWith('.sse') ? 'text/event-stream' : 'application/json; charset=UTF-8' })
