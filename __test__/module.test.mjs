@@ -30,3 +30,9 @@ test('importing is cheap: no client, no tokenizer until the first call', () => {
   const ms = Number(out.toString().trim())
   assert.ok(ms < 200, `import took ${ms} ms`)
 })
+
+test('index.d.ts types every export: a TypeScript program using each one passes tsc --noEmit', () => {
+  const root = new URL('..', import.meta.url).pathname
+  const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname
+  execFileSync(process.execPath, [tsc, '-p', '__test__/types/tsconfig.json'], { cwd: root, stdio: 'pipe' })
+})

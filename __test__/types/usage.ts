@@ -1,0 +1,42 @@
+// Compiled with `tsc --noEmit` by the test suite: every export used as documented.
+import { PassThrough } from 'node:stream'
+import llmux, {
+  configure, completion, stream, callLiteLLM, promptForData, promptLiteLLMForData, createChatFn,
+  getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError,
+  type ChatCompletion, type ChatCompletionChunk, type UsageDetails,
+} from 'llmux'
+
+configure({
+  secrets: async () => ({ OPENAI_API_KEY: 'sk' }),
+  secretsTtlMs: 60_000,
+  onUsage: (account, requestId, model, input, output, cached, details: UsageDetails) => {
+    void [account, requestId, model, input + output + cached, details.prompt_tokens]
+  },
+  isKilled: async (_account, _requestId) => false,
+  timeouts: { totalMs: 30_000 },
+})
+
+async function main(): Promise<void> {
+  const res: ChatCompletion = await completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'hi' }], signal: AbortSignal.timeout(1000) })
+  const text: string | null = res.choices[0].message.content
+  for await (const chunk of stream({ model: 'mock/echo', messages: [{ role: 'user', content: 'hi' }] })) {
+    const c: ChatCompletionChunk = chunk
+    void c.choices[0]?.delta.content
+  }
+  const answer: string = await callLiteLLM({ messages: [{ role: 'user', content: 'hi' }], options: { requestId: 'r' } }, { id: 'gpt-4o', provider: 'OpenAI' }, { user: 'u' }, new PassThrough(), [], true, { endStream: false })
+  const data = await promptForData<{ city: string }>([], 'mock/echo', 'p', { city: { type: 'string' } }, { user: 'u' }, 'r', { maxTokens: 100 })
+  const city: string = data.city
+  const same = promptLiteLLMForData === promptForData
+  const chat = createChatFn('mock/echo', { user: 'u' })
+  const out: string = await chat({ messages: [{ role: 'user', content: 'x' }] }, new PassThrough(), { requestId: 'w' })
+  const s = getLiteLLMServerStatus()
+  await initPythonProcess()
+  shutdownLiteLLMServer()
+  try {
+    await completion({ model: 'nope', messages: [] })
+  } catch (e) {
+    if (e instanceof LlmuxError) void [e.code, e.status, e.provider, e.retryable]
+  }
+  void [text, answer, city, same, out, s.activeRequests, llmux.configure]
+}
+void main

@@ -1,0 +1,326 @@
+// Types of the llmux JavaScript API (index.js / index.mjs).
+import type { Writable } from 'node:stream'
+
+// ---------------------------------------------------------------- requests
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function'
+
+export type ContentPart =
+  | { type: 'text'; text: string; cache_control?: { type: 'ephemeral'; ttl?: string } }
+  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }
+  | { type: 'input_audio'; input_audio: { data: string; format: string } }
+  | { type: 'file'; file: Record<string, unknown> }
+
+export interface ToolCall {
+  id: string
+  type: 'function'
+  function: { name: string; arguments: string }
+  /** Set when `arguments` is not a JSON object: kept as the model sent it. */
+  malformed_arguments?: true
+}
+
+/** A reasoning block with its signature (Anthropic, Bedrock): send it back unchanged. */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string }
+
+export interface Message {
+  role: Role
+  content?: string | ContentPart[] | null
+  name?: string
+  tool_calls?: ToolCall[]
+  tool_call_id?: string
+  reasoning_content?: string
+  thinking_blocks?: ThinkingBlock[]
+}
+
+export interface Tool {
+  type: 'function'
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean }
+  cache_control?: { type: 'ephemeral' }
+}
+
+export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown>; strict?: boolean } }
+
+/** A LiteLLM-style model string: `openai/gpt-4o`, `anthropic/claude-...`, `bedrock/<model id>`,
+ * `azure/<deployment>`, `gemini/<model>`, `vertex_ai/<model>`, `mock/echo`, `mock/reasoning`. */
+export type ModelString = string
+
+export interface ChatRequest {
+  model: ModelString | AmplifyModel
+  messages: Message[]
+  max_tokens?: number
+  max_completion_tokens?: number
+  temperature?: number
+  top_p?: number
+  n?: number
+  stop?: string | string[]
+  presence_penalty?: number
+  frequency_penalty?: number
+  seed?: number
+  user?: string
+  tools?: Tool[]
+  tool_choice?: ToolChoice
+  parallel_tool_calls?: boolean
+  response_format?: ResponseFormat
+  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high'
+  /** Legacy function calling; turned into `tools` / `tool_choice`. */
+  functions?: Array<{ name: string; description?: string; parameters?: Record<string, unknown> }>
+  function_call?: 'none' | 'auto' | { name: string }
+  // llmux call options (never forwarded)
+  signal?: AbortSignal
+  account?: AmplifyAccount | null
+  requestId?: string
+  api_key?: string
+  api_base?: string
+  base_url?: string
+  api_version?: string
+  /** Seconds for the whole call (LiteLLM's unit). */
+  timeout?: number
+  max_retries?: number
+  num_retries?: number
+  extra_headers?: Record<string, string>
+  aws_region_name?: string
+  aws_access_key_id?: string
+  aws_secret_access_key?: string
+  aws_session_token?: string
+  vertex_project?: string
+  vertex_location?: string
+  mock_response?: string
+  mock_delay_ms?: number
+  /** Anything else is forwarded to OpenAI-compatible servers as given. */
+  [extra: string]: unknown
+}
+
+// ---------------------------------------------------------------- responses
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | (string & {})
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  prompt_tokens_details: { cached_tokens: number; cache_write_tokens?: number }
+  completion_tokens_details: { reasoning_tokens: number }
+  /** Counted locally (a cancelled or broken stream, a server that sent none). */
+  estimated?: true
+}
+
+export interface ChatCompletion {
+  id: string
+  object: 'chat.completion'
+  created: number
+  model: string
+  choices: Array<{
+    index: number
+    message: {
+      role: 'assistant'
+      content: string | null
+      refusal?: string
+      tool_calls?: ToolCall[]
+      reasoning_content?: string
+      thinking_blocks?: ThinkingBlock[]
+      /** The object of a `json_schema` response format, present when it matched the schema. */
+      parsed?: unknown
+    }
+    finish_reason: FinishReason | null
+  }>
+  usage?: Usage
+  system_fingerprint?: string
+}
+
+export interface ChatCompletionChunk {
+  id: string
+  object: 'chat.completion.chunk'
+  created: number
+  model: string
+  choices: Array<{
+    index: number
+    delta: {
+      role?: 'assistant'
+      content?: string
+      reasoning_content?: string
+      refusal?: string
+      tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>
+      thinking_blocks?: ThinkingBlock[]
+    }
+    finish_reason: FinishReason | null
+  }>
+  /** On the last chunk, whose `choices` is empty. */
+  usage?: Usage
+}
+
+export interface ChatStream extends AsyncIterableIterator<ChatCompletionChunk> {
+  /** Cancels the upstream request; iteration then ends with a `cancelled` error. */
+  abort(): void
+}
+
+// ---------------------------------------------------------------- amplify
+export interface AmplifyModel {
+  id: string
+  name?: string
+  provider?: 'OpenAI' | 'Azure' | 'Bedrock' | 'Gemini' | (string & {})
+  inputContextWindow?: number
+  outputTokenLimit?: number
+  supportsImages?: boolean
+  supportsReasoning?: boolean
+  supportsSystemPrompts?: boolean
+  systemPrompt?: string
+  inputTokenCost?: number
+  outputTokenCost?: number
+  inputCachedTokenCost?: number
+  inputWriteCachedTokenCost?: number
+  [more: string]: unknown
+}
+
+export interface AmplifyAccount {
+  user?: string
+  /** A secret: never logged, never sent to a provider, never part of a cache key. */
+  accessToken?: string
+  accountId?: string
+  apiKeyId?: string
+  [more: string]: unknown
+}
+
+export interface AmplifyChatRequest {
+  messages: Message[]
+  max_tokens?: number
+  temperature?: number
+  options?: { model?: unknown; requestId?: string; reasoningLevel?: 'low' | 'medium' | 'high'; disableReasoning?: boolean; [more: string]: unknown }
+  tools?: Tool[]
+  tool_choice?: ToolChoice
+  functions?: ChatRequest['functions']
+  function_call?: ChatRequest['function_call']
+  [more: string]: unknown
+}
+
+export type DataSource = string | { id?: string; name?: string; content?: string; text?: string; [more: string]: unknown }
+
+export interface CallOptions {
+  signal?: AbortSignal
+  /** End the response stream when done (default true, as amplify's client did). */
+  endStream?: boolean
+}
+
+export interface UsageDetails {
+  reasoning_tokens: number
+  prompt_tokens_details: { cached_tokens: number }
+  completion_tokens_details: { reasoning_tokens: number }
+  /** The provider's whole prompt, cache reads and writes included. */
+  prompt_tokens: number
+  cache_write_tokens: number
+  estimated?: true
+}
+
+/** amplify's recordUsage: input billed at the full rate (prompt minus cache reads), output
+ * (reasoning included), cache reads. */
+export type UsageCallback = (
+  account: AmplifyAccount | null,
+  requestId: string | null,
+  model: AmplifyModel | string,
+  inputTokens: number,
+  outputTokens: number,
+  cachedTokens: number,
+  details: UsageDetails,
+) => void | Promise<void>
+
+export interface ConfigureOptions {
+  /** Secrets by their usual names (OPENAI_API_KEY, ANTHROPIC_API_KEY, AWS_ACCESS_KEY_ID, LLM_ENDPOINTS...), or an async provider of them. */
+  secrets?: Record<string, unknown> | (() => Promise<Record<string, unknown>> | Record<string, unknown>) | null
+  secretsTtlMs?: number
+  onUsage?: UsageCallback | null
+  isKilled?: ((account: AmplifyAccount, requestId: string, responseStream?: Writable) => boolean | Promise<boolean>) | null
+  killPollMs?: number
+  onWarning?: ((message: string) => void) | null
+  timeouts?: { connectMs?: number; firstByteMs?: number; totalMs?: number; idleMs?: number }
+}
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'bad_request'
+  | 'auth'
+  | 'permission_denied'
+  | 'not_found'
+  | 'rate_limit'
+  | 'context_window'
+  | 'content_filter'
+  | 'timeout'
+  | 'provider_unavailable'
+  | 'provider'
+  | 'network'
+  | 'decode'
+  | 'cancelled'
+  | 'invalid_output'
+  | 'config'
+  | 'internal'
+
+export declare class LlmuxError extends Error {
+  name: 'LlmuxError'
+  code: ErrorCode
+  /** The provider's HTTP status, when it answered. */
+  status?: number
+  provider?: string
+  retryable: boolean
+  providerCode?: string
+  param?: string
+  retryAfterMs?: number
+  /** The start of the provider's error body. */
+  body?: string
+  /** With `invalid_output`: the model's answer that matched no schema. */
+  rawText?: string
+}
+
+export declare function configure(options: ConfigureOptions): void
+export declare function completion(request: ChatRequest): Promise<ChatCompletion>
+export declare function stream(request: ChatRequest): ChatStream
+export declare function callLiteLLM(
+  chatRequest: AmplifyChatRequest,
+  model: AmplifyModel | ModelString,
+  account: AmplifyAccount,
+  responseStream: Writable,
+  dataSources?: DataSource[],
+  streamToUser?: boolean,
+  options?: CallOptions,
+): Promise<string>
+export declare function promptForData<T extends Record<string, unknown> = Record<string, unknown>>(
+  messages: Message[],
+  model: AmplifyModel | ModelString,
+  prompt: string,
+  schema: Record<keyof T & string, Record<string, unknown>>,
+  account?: AmplifyAccount | null,
+  requestId?: string | null,
+  options?: { maxTokens?: number; temperature?: number; reasoningLevel?: 'low' | 'medium' | 'high'; signal?: AbortSignal },
+): Promise<T>
+export declare const promptLiteLLMForData: typeof promptForData
+export declare function createChatFn(
+  model: AmplifyModel | ModelString,
+  account: AmplifyAccount,
+  options?: { streamToUser?: boolean; endStream?: boolean; signal?: AbortSignal },
+): (body: AmplifyChatRequest, writable: Writable, context?: { signal?: AbortSignal; dataSources?: DataSource[]; requestId?: string }) => Promise<string>
+export declare function getLiteLLMServerStatus(): {
+  ready: boolean
+  processRunning: boolean
+  activeRequests: number
+  pendingRequests: number
+  serverAge: number
+  processId: number
+}
+export declare function initPythonProcess(): Promise<{ pid: number }>
+export declare function shutdownLiteLLMServer(): void
+declare const llmux: {
+  configure: typeof configure
+  completion: typeof completion
+  stream: typeof stream
+  callLiteLLM: typeof callLiteLLM
+  promptForData: typeof promptForData
+  promptLiteLLMForData: typeof promptForData
+  createChatFn: typeof createChatFn
+  getLiteLLMServerStatus: typeof getLiteLLMServerStatus
+  initPythonProcess: typeof initPythonProcess
+  shutdownLiteLLMServer: typeof shutdownLiteLLMServer
+  LlmuxError: typeof LlmuxError
+}
+export default llmux
