@@ -4,31 +4,17 @@ import { test, before, after, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { configure, callLiteLLM, stream, completion } from '../index.mjs'
 import { haveFixtures } from './helpers/mock-openai.mjs'
-import { AWS, startMockAnthropic, startMockBedrock, startMockGemini, startMockAzure } from './helpers/mock-providers.mjs'
+import { AWS, startMocks } from './helpers/mock-providers.mjs'
 import { Recorder, userText } from './helpers/util.mjs'
 
-let anthropic, bedrock, gemini, azure
+let anthropic, bedrock, gemini, azure, mocks
 let usage = []
 before(async () => {
-  ;[anthropic, bedrock, gemini, azure] = await Promise.all([startMockAnthropic(), startMockBedrock(), startMockGemini(), startMockAzure()])
-  configure({
-    secrets: {
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      ANTHROPIC_BASE_URL: anthropic.url,
-      AWS_ACCESS_KEY_ID: AWS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: AWS.secretAccessKey,
-      AWS_SESSION_TOKEN: AWS.sessionToken,
-      AWS_REGION: AWS.region,
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-      GEMINI_API_KEY: 'gemini-test-key',
-      GEMINI_BASE_URL: gemini.url,
-      AZURE_OPENAI_ENDPOINT: `${azure.url}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21`,
-      AZURE_OPENAI_API_KEY: 'azure-test-key',
-    },
-    onUsage: (...a) => usage.push(a),
-  })
+  mocks = await startMocks(['anthropic', 'bedrock', 'gemini', 'azure'])
+  ;({ anthropic, bedrock, gemini, azure } = mocks)
+  configure({ secrets: mocks.secrets, onUsage: (...a) => usage.push(a) })
 })
-after(() => Promise.all([anthropic, bedrock, gemini, azure].map((s) => s.close())))
+after(() => mocks.close())
 
 const skip = haveFixtures ? false : 'shared fixtures absent'
 async function collect(iter) {

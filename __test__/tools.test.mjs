@@ -4,32 +4,17 @@
 import { test, before, after, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { configure, completion, stream, promptForData, createChatFn, LlmuxError } from '../index.mjs'
-import { startMockOpenAI } from './helpers/mock-openai.mjs'
-import { AWS, startMockAnthropic, startMockBedrock, startMockGemini } from './helpers/mock-providers.mjs'
+import { startMocks } from './helpers/mock-providers.mjs'
 import { Recorder, userText } from './helpers/util.mjs'
 
-let openai, anthropic, bedrock, gemini
+let openai, anthropic, bedrock, gemini, mocks
 let usage = []
 before(async () => {
-  ;[openai, anthropic, bedrock, gemini] = await Promise.all([startMockOpenAI(), startMockAnthropic(), startMockBedrock(), startMockGemini()])
-  configure({
-    secrets: {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: openai.url,
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      ANTHROPIC_BASE_URL: anthropic.url,
-      AWS_ACCESS_KEY_ID: AWS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: AWS.secretAccessKey,
-      AWS_SESSION_TOKEN: AWS.sessionToken,
-      AWS_REGION: AWS.region,
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-      GEMINI_API_KEY: 'gemini-test-key',
-      GEMINI_BASE_URL: gemini.url,
-    },
-    onUsage: (...a) => usage.push(a),
-  })
+  mocks = await startMocks(['openai', 'anthropic', 'bedrock', 'gemini'])
+  ;({ openai, anthropic, bedrock, gemini } = mocks)
+  configure({ secrets: mocks.secrets, onUsage: (...a) => usage.push(a) })
 })
-after(() => Promise.all([openai, anthropic, bedrock, gemini].map((s) => s.close())))
+after(() => mocks.close())
 
 const tools = [
   { type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },

@@ -5,7 +5,7 @@
 import http from 'node:http'
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
-import { readFixture } from './mock-openai.mjs'
+import { readFixture, startMockOpenAI } from './mock-openai.mjs'
 
 export const AWS = { accessKeyId: 'AKIDLLMUXTEST', secretAccessKey: 'llmux-test-secret-key', sessionToken: 'llmux-session-token', region: 'us-east-1' }
 
@@ -389,4 +389,33 @@ export function startMockAzure() {
     if (b.stream_options?.include_usage) out += chunk({ choices: [], usage: { prompt_tokens: 12, completion_tokens: words(text).length, total_tokens: 12 + words(text).length } })
     res.end(out + 'data: [DONE]\n\n')
   })
+}
+
+/**
+ * Starts the named mocks and returns them with the secrets that point llmux at them:
+ * `{ openai, anthropic, bedrock, gemini, azure, secrets, close() }`.
+ */
+export async function startMocks(names) {
+  const starters = { openai: startMockOpenAI, anthropic: startMockAnthropic, bedrock: startMockBedrock, gemini: startMockGemini, azure: startMockAzure }
+  const mocks = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await starters[n]()])))
+  const secrets = {}
+  if (mocks.openai) Object.assign(secrets, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: mocks.openai.url })
+  if (mocks.anthropic) Object.assign(secrets, { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: mocks.anthropic.url })
+  if (mocks.bedrock) {
+    Object.assign(secrets, {
+      AWS_ACCESS_KEY_ID: AWS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: AWS.secretAccessKey,
+      AWS_SESSION_TOKEN: AWS.sessionToken,
+      AWS_REGION: AWS.region,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: mocks.bedrock.url,
+    })
+  }
+  if (mocks.gemini) Object.assign(secrets, { GEMINI_API_KEY: 'gemini-test-key', GEMINI_BASE_URL: mocks.gemini.url })
+  if (mocks.azure) {
+    Object.assign(secrets, {
+      AZURE_OPENAI_ENDPOINT: `${mocks.azure.url}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21`,
+      AZURE_OPENAI_API_KEY: 'azure-test-key',
+    })
+  }
+  return { ...mocks, secrets, close: () => Promise.all(Object.values(mocks).map((m) => m.close())) }
 }

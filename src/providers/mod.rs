@@ -10,6 +10,7 @@ pub mod media;
 pub mod mock;
 pub mod openai;
 pub mod resolve;
+pub mod turns;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -99,6 +100,33 @@ pub trait StreamDecoder: Send {
     fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()>;
     /// The body ended; an error if the stream was cut short.
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+}
+
+/// A provider's decoding step for one server-sent event, with the state it keeps between events.
+pub trait SseEvents: Default + Send {
+    fn decode(&mut self, ev: crate::wire::SseEvent<'_>, out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// The body ended: last chunks, or an error when the stream was cut short.
+    fn end(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+}
+
+/// Any SSE provider's stream decoder: our framer feeding the provider's per-event step.
+#[derive(Default)]
+pub struct SseStream<S> {
+    framer: crate::wire::SseFramer,
+    state: S,
+}
+
+impl<S: SseEvents> StreamDecoder for SseStream<S> {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.push(bytes, |ev| st.decode(ev, out))
+    }
+
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.finish(|ev| st.decode(ev, out))?;
+        self.state.end(out)
+    }
 }
 
 /// The verbs every HTTP provider implements.

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::Result;
 use crate::providers::media::{parse_image_url, Image};
+use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
 
 /// Output budget when the caller sets none (the API requires `max_tokens`).
@@ -64,21 +65,6 @@ fn content_blocks(content: &Content) -> Result<Vec<Value>> {
 }
 
 /// Appends blocks as a turn of `role`, merging into the previous turn of the same role.
-fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
-    if blocks.is_empty() {
-        return;
-    }
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(arr) = last["content"].as_array_mut() {
-                arr.extend(blocks);
-                return;
-            }
-        }
-    }
-    messages.push(json!({"role": role, "content": blocks}));
-}
-
 fn assistant_blocks(m: &Message) -> Result<Vec<Value>> {
     let mut blocks = Vec::new();
     // Thinking blocks go first and unchanged: the API checks their signatures.
@@ -110,8 +96,8 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
                     system.extend(content_blocks(c)?);
                 }
             }
-            Role::User => push_turn(&mut messages, "user", m.content.as_ref().map(content_blocks).transpose()?.unwrap_or_default()),
-            Role::Assistant => push_turn(&mut messages, "assistant", assistant_blocks(m)?),
+            Role::User => push_merged(&mut messages, "user", "content", m.content.as_ref().map(content_blocks).transpose()?.unwrap_or_default()),
+            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m)?),
             Role::Tool | Role::Function => {
                 let content = match &m.content {
                     Some(Content::Text(t)) => Value::String(t.clone()),
@@ -119,7 +105,7 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
                     None => Value::String(String::new()),
                 };
                 let id = m.tool_call_id.clone().or_else(|| m.name.clone()).unwrap_or_default();
-                push_turn(&mut messages, "user", vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})]);
+                push_merged(&mut messages, "user", "content", vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})]);
             }
         }
     }

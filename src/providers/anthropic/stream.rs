@@ -12,8 +12,8 @@ use super::error::{from_wire, WireError};
 use super::response::{map_stop_reason, map_usage, WireUsage};
 use crate::chat::{ChatChunk, Delta, FinishReason, FunctionDelta, ToolCallDelta};
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::StreamDecoder;
-use crate::wire::{SseEvent, SseFramer};
+use crate::providers::{SseEvents, SseStream};
+use crate::wire::SseEvent;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -219,30 +219,18 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
     Ok(out)
 }
 
-#[derive(Default)]
-pub struct AnthropicStream {
-    framer: SseFramer,
-    state: StreamState,
-}
-
-impl StreamDecoder for AnthropicStream {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
-        let st = &mut self.state;
-        self.framer.push(bytes, |ev| {
-            out.extend(decode_event(st, ev)?);
-            Ok(())
-        })
+impl SseEvents for StreamState {
+    fn decode(&mut self, ev: SseEvent<'_>, out: &mut Vec<ChatChunk>) -> Result<()> {
+        out.extend(decode_event(self, ev)?);
+        Ok(())
     }
 
-    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
-        let st = &mut self.state;
-        self.framer.finish(|ev| {
-            out.extend(decode_event(st, ev)?);
-            Ok(())
-        })?;
-        if !st.done {
+    fn end(&mut self, _out: &mut Vec<ChatChunk>) -> Result<()> {
+        if !self.done {
             return Err(Error::new(ErrorKind::Network, "stream ended before message_stop").with_provider("anthropic"));
         }
         Ok(())
     }
 }
+
+pub type AnthropicStream = SseStream<StreamState>;

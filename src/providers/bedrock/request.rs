@@ -11,6 +11,7 @@ use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::{Error, Result};
 use crate::providers::anthropic::thinking_budget;
 use crate::providers::media::{image_format, parse_image_url, Image};
+use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
 
 const DEFAULT_MAX_TOKENS: u32 = 4096;
@@ -62,21 +63,6 @@ fn blocks_of(content: &Content) -> Result<Vec<Value>> {
     }
 }
 
-fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
-    if blocks.is_empty() {
-        return;
-    }
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(arr) = last["content"].as_array_mut() {
-                arr.extend(blocks);
-                return;
-            }
-        }
-    }
-    messages.push(json!({"role": role, "content": blocks}));
-}
-
 fn assistant_blocks(m: &Message, used_tools: &mut BTreeSet<String>) -> Result<Vec<Value>> {
     let mut blocks = Vec::new();
     if let Some(Value::Array(tb)) = &m.thinking_blocks {
@@ -116,8 +102,8 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
                     system.extend(blocks_of(c)?);
                 }
             }
-            Role::User => push_turn(&mut messages, "user", m.content.as_ref().map(blocks_of).transpose()?.unwrap_or_default()),
-            Role::Assistant => push_turn(&mut messages, "assistant", assistant_blocks(m, &mut used_tools)?),
+            Role::User => push_merged(&mut messages, "user", "content", m.content.as_ref().map(blocks_of).transpose()?.unwrap_or_default()),
+            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m, &mut used_tools)?),
             Role::Tool | Role::Function => {
                 let text = m.content.as_ref().map(|c| c.text().into_owned()).unwrap_or_default();
                 let content = match serde_json::from_str::<Value>(&text) {
@@ -125,7 +111,7 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
                     _ => json!([{"text": if text.is_empty() { " ".to_owned() } else { text }}]),
                 };
                 let id = m.tool_call_id.clone().unwrap_or_default();
-                push_turn(&mut messages, "user", vec![json!({"toolResult": {"toolUseId": id, "content": content, "status": "success"}})]);
+                push_merged(&mut messages, "user", "content", vec![json!({"toolResult": {"toolUseId": id, "content": content, "status": "success"}})]);
             }
         }
     }

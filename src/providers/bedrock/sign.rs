@@ -58,15 +58,9 @@ mod tests {
             session_token: Some("TOKEN".into()),
         };
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        let h = sigv4_headers(
-            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
-            b"{}",
-            "application/json",
-            &creds,
-            "us-east-1",
-            t,
-        )
-        .unwrap();
+        let url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+        let sign_now = || sigv4_headers(url, b"{}", "application/json", &creds, "us-east-1", t).unwrap();
+        let h = sign_now();
         let get = |n: &str| h.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         assert_eq!(get("x-amz-date").as_deref(), Some("20231114T221320Z"));
         assert_eq!(get("x-amz-security-token").as_deref(), Some("TOKEN"));
@@ -74,15 +68,7 @@ mod tests {
         assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/bedrock/aws4_request, SignedHeaders="), "{auth}");
         assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token"), "{auth}");
         // Deterministic for the same input.
-        let again = sigv4_headers(
-            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
-            b"{}",
-            "application/json",
-            &creds,
-            "us-east-1",
-            t,
-        )
-        .unwrap();
+        let again = sign_now();
         assert_eq!(h, again);
     }
 }

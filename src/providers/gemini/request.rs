@@ -10,6 +10,7 @@ use crate::chat::{ChatRequest, Content, ContentPart, Role, ToolChoice};
 use crate::error::{Error, Result};
 use crate::providers::anthropic::thinking_budget;
 use crate::providers::media::{parse_image_url, Image};
+use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, ProviderKind, Target};
 
 /// Gemini function calls have no ids; ours carry the call's thought signature after this
@@ -68,21 +69,6 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
     }
 }
 
-fn push_content(contents: &mut Vec<Value>, role: &str, parts: Vec<Value>) {
-    if parts.is_empty() {
-        return;
-    }
-    if let Some(last) = contents.last_mut() {
-        if last["role"] == role {
-            if let Some(arr) = last["parts"].as_array_mut() {
-                arr.extend(parts);
-                return;
-            }
-        }
-    }
-    contents.push(json!({"role": role, "parts": parts}));
-}
-
 pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
     let mut system = Vec::new();
     let mut contents = Vec::new();
@@ -94,7 +80,7 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
                     system.extend(parts_of(c)?);
                 }
             }
-            Role::User => push_content(&mut contents, "user", m.content.as_ref().map(parts_of).transpose()?.unwrap_or_default()),
+            Role::User => push_merged(&mut contents, "user", "parts", m.content.as_ref().map(parts_of).transpose()?.unwrap_or_default()),
             Role::Assistant => {
                 let mut parts = m.content.as_ref().map(parts_of).transpose()?.unwrap_or_default();
                 for t in m.tool_calls.iter().flatten() {
@@ -109,7 +95,7 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
                     }
                     parts.push(part);
                 }
-                push_content(&mut contents, "model", parts);
+                push_merged(&mut contents, "model", "parts", parts);
             }
             Role::Tool | Role::Function => {
                 let id = m.tool_call_id.as_deref().unwrap_or("");
@@ -122,7 +108,7 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
                     Ok(v @ Value::Object(_)) => v,
                     _ => json!({"content": text}),
                 };
-                push_content(&mut contents, "user", vec![json!({"functionResponse": {"name": name, "response": response}})]);
+                push_merged(&mut contents, "user", "parts", vec![json!({"functionResponse": {"name": name, "response": response}})]);
             }
         }
     }

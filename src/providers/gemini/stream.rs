@@ -4,8 +4,8 @@
 use super::response::{decode_response, ResponseState};
 use crate::chat::ChatChunk;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::StreamDecoder;
-use crate::wire::{JsonArrayFramer, SseFramer};
+use crate::providers::{SseEvents, SseStream, StreamDecoder};
+use crate::wire::{JsonArrayFramer, SseEvent};
 
 fn check_finished(st: &ResponseState) -> Result<()> {
     if !st.finished {
@@ -14,32 +14,20 @@ fn check_finished(st: &ResponseState) -> Result<()> {
     Ok(())
 }
 
-#[derive(Default)]
-pub struct GeminiStream {
-    framer: SseFramer,
-    state: ResponseState,
-}
-
-impl StreamDecoder for GeminiStream {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
-        let st = &mut self.state;
-        self.framer.push(bytes, |ev| {
-            out.extend(decode_response(st, ev.data)?);
-            Ok(())
-        })
+impl SseEvents for ResponseState {
+    fn decode(&mut self, ev: SseEvent<'_>, out: &mut Vec<ChatChunk>) -> Result<()> {
+        out.extend(decode_response(self, ev.data)?);
+        Ok(())
     }
 
-    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
-        let st = &mut self.state;
-        self.framer.finish(|ev| {
-            out.extend(decode_response(st, ev.data)?);
-            Ok(())
-        })?;
-        check_finished(st)?;
-        st.finish(out);
+    fn end(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+        check_finished(self)?;
+        self.finish(out);
         Ok(())
     }
 }
+
+pub type GeminiStream = SseStream<ResponseState>;
 
 #[derive(Default)]
 pub struct GeminiJsonArrayStream {

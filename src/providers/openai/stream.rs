@@ -3,8 +3,8 @@
 use super::error::{from_envelope, ErrorEnvelope};
 use crate::chat::ChatChunk;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::StreamDecoder;
-use crate::wire::{SseEvent, SseFramer};
+use crate::providers::{SseEvents, SseStream};
+use crate::wire::SseEvent;
 
 /// What a stream has shown so far, to tell a finished stream from a cut one.
 #[derive(Default, Debug)]
@@ -48,35 +48,19 @@ pub fn decode_event(state: &mut StreamState, event: SseEvent<'_>) -> Result<Opti
     Ok(Some(chunk))
 }
 
-#[derive(Default)]
-pub struct OpenAiStream {
-    framer: SseFramer,
-    state: StreamState,
-}
-
-impl StreamDecoder for OpenAiStream {
-    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
-        let state = &mut self.state;
-        self.framer.push(bytes, |ev| {
-            if let Some(c) = decode_event(state, ev)? {
-                out.push(c);
-            }
-            Ok(())
-        })
+impl SseEvents for StreamState {
+    fn decode(&mut self, ev: SseEvent<'_>, out: &mut Vec<ChatChunk>) -> Result<()> {
+        out.extend(decode_event(self, ev)?);
+        Ok(())
     }
 
-    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
-        let state = &mut self.state;
-        self.framer.finish(|ev| {
-            if let Some(c) = decode_event(state, ev)? {
-                out.push(c);
-            }
-            Ok(())
-        })?;
-        if !state.done && !state.finished {
+    fn end(&mut self, _out: &mut Vec<ChatChunk>) -> Result<()> {
+        if !self.done && !self.finished {
             return Err(Error::new(ErrorKind::Network, "stream ended before the response was complete")
                 .with_provider("openai"));
         }
         Ok(())
     }
 }
+
+pub type OpenAiStream = SseStream<StreamState>;
