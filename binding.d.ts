@@ -19,6 +19,24 @@ export declare class CallHandle {
   cancel(): void
 }
 
+export declare class RouterHandle {
+  constructor(configJson: string)
+  startCompletion(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
+  startStream(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
+  startAmplify(chatRequestJson: string, modelJson: string, dataSourcesJson: string, streamToUser: boolean, user?: string | undefined | null): CallHandle
+  /**
+   * promptForData through the router: the structured-output strategy is chosen for the
+   * group's first deployment, then each attempt is routed (retries, fallbacks included).
+   */
+  startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null, user?: string | undefined | null): CallHandle
+  health(): string
+  listModels(): string
+  getModelInfo(name: string): string | null
+  /** Tokens and cost since `since_ms` (a Unix time in milliseconds). */
+  getUsage(sinceMs: number): string
+  metrics(): string
+}
+
 export interface Batch {
   /** Chunks JSON (stream), lines (amplify) or the completion JSON (completion). */
   data?: string
@@ -30,6 +48,9 @@ export interface Batch {
   error?: JsErrorData
   warnings?: Array<string>
 }
+
+/** Checks a router config: the error that would refuse it, and the warnings it raises. */
+export declare function checkRouterConfig(configJson: string): RouterCheck
 
 /** An error as data; the JS wrapper makes the `LlmuxError` from it, once. */
 export interface JsErrorData {
@@ -60,6 +81,11 @@ export interface PromptForDataOptions {
   reasoningLevel?: string
 }
 
+export interface RouterCheck {
+  error?: JsErrorData
+  warnings: Array<string>
+}
+
 /** Replaces the secrets the caller's provider returned (looked up before the environment). */
 export declare function setSecrets(secrets: Record<string, string>): void
 
@@ -67,13 +93,13 @@ export declare function setSecrets(secrets: Record<string, string>): void
 export declare function setTimeouts(connectMs?: number | undefined | null, firstByteMs?: number | undefined | null, totalMs?: number | undefined | null, idleMs?: number | undefined | null): void
 
 /** Starts amplify's `callLiteLLM`: batches of stream lines, the text at the end. */
-export declare function startAmplify(chatRequestJson: string, modelJson: string, dataSourcesJson: string, streamToUser: boolean): CallHandle
+export declare function startAmplify(chatRequestJson: string, modelJson: string, dataSourcesJson: string, streamToUser: boolean, user?: string | undefined | null): CallHandle
 
 /** Starts `completion()`: one batch with the `ChatCompletion` JSON. */
-export declare function startCompletion(requestJson: string, modelJson?: string | undefined | null): CallHandle
+export declare function startCompletion(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
 
 /** Starts amplify's `promptForData`: the last batch carries the completion with `message.parsed`. */
-export declare function startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null): CallHandle
+export declare function startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null, user?: string | undefined | null): CallHandle
 
 /** Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays. */
-export declare function startStream(requestJson: string, modelJson?: string | undefined | null): CallHandle
+export declare function startStream(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CallHandle = nativeBinding.CallHandle
+module.exports.RouterHandle = nativeBinding.RouterHandle
+module.exports.checkRouterConfig = nativeBinding.checkRouterConfig
 module.exports.setSecrets = nativeBinding.setSecrets
 module.exports.setTimeouts = nativeBinding.setTimeouts
 module.exports.startAmplify = nativeBinding.startAmplify

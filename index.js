@@ -26,6 +26,7 @@ class LlmuxError extends Error {
 const invalid = (message) => new LlmuxError({ code: 'invalid_request', message, retryable: false })
 
 const settings = {
+  router: undefined,
   secrets: undefined,
   secretsTtlMs: 300_000,
   onUsage: undefined,
@@ -49,7 +50,8 @@ function checkNumber(name, v, min) {
 /** Sets process-wide options; keys not given keep their value. */
 function configure(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('configure() takes an options object')
-  const { secrets, secretsTtlMs, onUsage, isKilled, killPollMs, onWarning, timeouts } = options
+  const { secrets, secretsTtlMs, onUsage, isKilled, killPollMs, onWarning, timeouts, router } = options
+  if (router !== undefined && router !== null && !(router instanceof Router)) throw invalid('router must be a Router')
   if (secrets !== undefined && secrets !== null && typeof secrets !== 'function' && typeof secrets !== 'object') {
     throw invalid('secrets must be an object or an async function returning one')
   }
@@ -65,6 +67,7 @@ function configure(options = {}) {
     binding.setSecrets({})
   }
   if (secretsTtlMs !== undefined) settings.secretsTtlMs = secretsTtlMs
+  if ('router' in options) settings.router = router ?? undefined
   if ('onUsage' in options) settings.onUsage = onUsage ?? undefined
   if ('isKilled' in options) settings.isKilled = isKilled ?? undefined
   if ('onWarning' in options) settings.onWarning = onWarning ?? undefined
@@ -255,7 +258,7 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
   const modelJson = toJson('model', model)
   const sourcesJson = toJson('dataSources', dataSources ?? [])
   await ensureSecrets()
-  const handle = binding.startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser))
+  const handle = engine(options.router).startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser), userOf(account))
   activeRequests++
   const unwatch = watch(handle, signal, account, requestId, responseStream)
   try {
@@ -295,12 +298,26 @@ function splitRequest(request) {
   return { signal: checkSignal(signal), account: account ?? null, requestId, model, modelJson, body: toJson('request', rest) }
 }
 
+/** Who a request is for, for per-user limits and the cache: the account's user. */
+function userOf(account) {
+  return account && typeof account === 'object' && typeof account.user === 'string' ? account.user : undefined
+}
+
+/** The router given for one call, else the configured one, else direct calls. */
+function engine(router) {
+  if (router !== undefined && router !== null) {
+    if (!(router instanceof Router)) throw invalid('router must be a Router')
+    return router._handle
+  }
+  return settings.router ? settings.router._handle : binding
+}
+
 /** One non-streamed answer, as an OpenAI ChatCompletion. */
-async function completion(request) {
+async function completion(request, router) {
   const r = splitRequest(request)
   if (r.signal?.aborted) throw cancelledError()
   await ensureSecrets()
-  const handle = binding.startCompletion(r.body, r.modelJson)
+  const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
   const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
   const result = batch.data ? JSON.parse(batch.data) : undefined
   reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
@@ -312,8 +329,9 @@ async function completion(request) {
  * A streamed answer: an async iterable of OpenAI ChatCompletionChunks. Breaking out of the
  * loop cancels the upstream request; usage is still reported once.
  */
-function stream(request) {
+function stream(request, router) {
   const r = splitRequest(request)
+  const target = engine(router)
   let handle = null
   let unwatch = () => {}
   let buffer = []
@@ -349,7 +367,7 @@ function stream(request) {
             throw cancelledError()
           }
           await ensureSecrets()
-          handle = binding.startStream(r.body, r.modelJson)
+          handle = target.startStream(r.body, r.modelJson, userOf(r.account))
           activeRequests++
           unwatch = watch(handle, r.signal, r.account, r.requestId ?? null, undefined)
         }
@@ -423,7 +441,7 @@ async function promptForData(messages, model, prompt, schema, account, requestId
   const modelJson = toJson('model', model)
   const schemaJson = toJson('schema', schema)
   await ensureSecrets()
-  const handle = binding.startPromptForData(messagesJson, modelJson, prompt, schemaJson, opts)
+  const handle = engine(options.router).startPromptForData(messagesJson, modelJson, prompt, schemaJson, opts, userOf(account))
   const batch = await finishHandle(handle, signal, account, requestId)
   reportUsage(account, requestId ?? null, model, batch.usage)
   if (batch.error) throw new LlmuxError(batch.error)
@@ -448,7 +466,79 @@ function createChatFn(model, account, options = {}) {
     return callLiteLLM(request, model, account, writable, ctx.dataSources ?? [], streamToUser, {
       signal: ctx.signal ?? options.signal,
       endStream,
+      router: options.router,
     })
+  }
+}
+
+/**
+ * A LiteLLM-style router over deployments: `new Router({ model_list, router_settings,
+ * litellm_settings })` or `Router.fromYaml(path)` with LiteLLM's proxy config as it is.
+ */
+class Router {
+  constructor(config) {
+    if (!config || typeof config !== 'object') throw invalid('Router takes a config object ({ model_list, router_settings })')
+    const json = toJson('router config', config)
+    const check = binding.checkRouterConfig(json)
+    if (check.error) throw new LlmuxError(check.error)
+    for (const w of check.warnings) warn(w)
+    this.warnings = check.warnings
+    this._handle = new binding.RouterHandle(json)
+  }
+
+  /** Reads a LiteLLM proxy config (YAML) from a file. */
+  static fromYaml(path) {
+    const fs = require('node:fs')
+    const yaml = require('js-yaml')
+    let config
+    try {
+      config = yaml.load(fs.readFileSync(path, 'utf8'))
+    } catch (e) {
+      throw invalid(`cannot read router config ${path}: ${e.message}`)
+    }
+    return new Router(config)
+  }
+
+  completion(request) {
+    return completion(request, this)
+  }
+
+  stream(request) {
+    return stream(request, this)
+  }
+
+  callLiteLLM(chatRequest, model, account, responseStream, dataSources = [], streamToUser = false, options = {}) {
+    return callLiteLLM(chatRequest, model, account, responseStream, dataSources, streamToUser, { ...options, router: this })
+  }
+
+  promptForData(messages, model, prompt, schema, account, requestId, options = {}) {
+    return promptForData(messages, model, prompt, schema, account, requestId, { ...options, router: this })
+  }
+
+  /** Per deployment: healthy, cooling, in flight, time to first token, last error. */
+  health() {
+    return JSON.parse(this._handle.health())
+  }
+
+  listModels() {
+    return JSON.parse(this._handle.listModels())
+  }
+
+  getModelInfo(name) {
+    const info = this._handle.getModelInfo(String(name))
+    return info == null ? null : JSON.parse(info)
+  }
+
+  /** Tokens and cost per model group and per user since `since` (a Date or ms; default: all). */
+  getUsage({ since = 0 } = {}) {
+    const ms = since instanceof Date ? since.getTime() : Number(since)
+    if (!Number.isFinite(ms)) throw invalid('since must be a Date or a number of milliseconds')
+    return JSON.parse(this._handle.getUsage(ms))
+  }
+
+  /** Prometheus text: requests, errors by kind, latency and TTFT histograms, tokens, cost, cache. */
+  metrics() {
+    return this._handle.metrics()
   }
 }
 
@@ -476,6 +566,7 @@ module.exports = {
   promptForData,
   promptLiteLLMForData: promptForData,
   createChatFn,
+  Router,
   completion,
   stream,
   getLiteLLMServerStatus,

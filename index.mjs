@@ -7,6 +7,7 @@ export const {
   promptForData,
   promptLiteLLMForData,
   createChatFn,
+  Router,
   completion,
   stream,
   getLiteLLMServerStatus,

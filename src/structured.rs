@@ -264,7 +264,21 @@ fn add_usage(total: &mut Option<Usage>, u: Option<Usage>) {
 
 /// amplify's `promptForData`: ask, check, retry once with the validation error, then extract
 /// from the text; the usage of every attempt is summed into the one outcome.
-pub async fn prompt_for_data(mut call: Call, st: Structured, cancel: CancellationToken) -> Outcome {
+pub async fn prompt_for_data(call: Call, st: Structured, cancel: CancellationToken) -> Outcome {
+    let run = |request: ChatRequest| {
+        let call = Call { request, ..call.clone() };
+        let cancel = cancel.clone();
+        async move { call::run_to_end(call, false, cancel).await.1 }
+    };
+    prompt_for_data_with(call.request.clone(), st, run).await
+}
+
+/// `prompt_for_data` over any way of running one request to its outcome (direct or routed).
+pub async fn prompt_for_data_with<F, Fut>(mut request: ChatRequest, st: Structured, run: F) -> Outcome
+where
+    F: Fn(ChatRequest) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
     let validator = match compile(&st.schema, "schema") {
         Ok(v) => v,
         Err(e) => return failed(e, None, vec![]),
@@ -274,7 +288,7 @@ pub async fn prompt_for_data(mut call: Call, st: Structured, cancel: Cancellatio
     let mut texts: Vec<String> = Vec::new();
     let mut last_error = String::new();
     for attempt in 0..2 {
-        let (_, mut outcome) = call::run_to_end(call.clone(), false, cancel.clone()).await;
+        let mut outcome = run(request.clone()).await;
         add_usage(&mut usage, outcome.usage);
         warnings.append(&mut outcome.warnings);
         if let Some(e) = outcome.error {
@@ -292,8 +306,8 @@ pub async fn prompt_for_data(mut call: Call, st: Structured, cancel: Cancellatio
         texts.push(text.clone());
         if attempt == 0 {
             // Show the model its answer and what was wrong with it, once.
-            call.request.messages.push(Message::new(Role::Assistant, text));
-            call.request.messages.push(Message::new(
+            request.messages.push(Message::new(Role::Assistant, text));
+            request.messages.push(Message::new(
                 Role::User,
                 format!(
                     "Your answer did not match the required JSON schema: {last_error}. Answer again with only a JSON object that matches the schema exactly."

@@ -39,6 +39,18 @@ struct AmplifyOptions {
     disable_reasoning: Option<bool>,
 }
 
+/// The prepared request before a provider is chosen (a router chooses per deployment).
+#[derive(Debug)]
+pub struct AmplifyRequest {
+    pub request: ChatRequest,
+    pub request_id: Option<String>,
+    pub data_source_count: usize,
+    /// amplify's model id, which names a router model group.
+    pub model_id: String,
+    /// Set when the id routes to no provider by the old client's rules (a router may still know it).
+    pub unsupported: Option<Error>,
+}
+
 #[derive(Debug)]
 pub struct AmplifyCall {
     pub call: Call,
@@ -143,6 +155,15 @@ fn documents_text(data_sources: &Value) -> Result<(String, usize)> {
 }
 
 pub fn prepare(chat_request_json: &str, model: &Value, data_sources: &Value) -> Result<AmplifyCall> {
+    let a = prepare_request(chat_request_json, model, data_sources)?;
+    if let Some(e) = a.unsupported {
+        return Err(e);
+    }
+    let call = Call::prepare(a.request)?;
+    Ok(AmplifyCall { call, request_id: a.request_id, data_source_count: a.data_source_count })
+}
+
+pub fn prepare_request(chat_request_json: &str, model: &Value, data_sources: &Value) -> Result<AmplifyRequest> {
     let model = parse_model(model)?;
     let mut req = ChatRequest::from_json(chat_request_json)?;
     let options: AmplifyOptions = match req.extra.remove("options") {
@@ -186,7 +207,16 @@ pub fn prepare(chat_request_json: &str, model: &Value, data_sources: &Value) -> 
     }
     req.temperature.get_or_insert(DEFAULT_TEMPERATURE);
 
-    req.model = model_string(&model)?;
+    let unsupported = match model_string(&model) {
+        Ok(m) => {
+            req.model = m;
+            None
+        }
+        Err(e) => {
+            req.model = model.id.clone();
+            Some(e)
+        }
+    };
     if model.supports_reasoning == Some(true) && options.disable_reasoning != Some(true) {
         let level = options.reasoning_level.clone().filter(|l| !l.is_empty()).unwrap_or_else(|| "low".to_owned());
         req.reasoning_effort = Some(level);
@@ -203,8 +233,7 @@ pub fn prepare(chat_request_json: &str, model: &Value, data_sources: &Value) -> 
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let call = Call::prepare(req)?;
-    Ok(AmplifyCall { call, request_id, data_source_count })
+    Ok(AmplifyRequest { request: req, request_id, data_source_count, model_id: model.id.clone(), unsupported })
 }
 
 #[cfg(test)]

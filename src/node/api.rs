@@ -16,12 +16,17 @@ use crate::chat::{ChatRequest, StreamAccumulator};
 use crate::config;
 use crate::error::{Error, Result};
 
-fn start(prepared: Result<Call>, stream: bool, mode: Mode, intro: String) -> CallHandle {
+/// Starts a job that ends with exactly one `Event::End`; an input error ends it at once.
+pub(super) fn launch<F, Fut>(prepared: Result<F>, mode: Mode, intro: String) -> CallHandle
+where
+    F: FnOnce(CancellationToken, mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let cancel = CancellationToken::new();
     match prepared {
-        Ok(c) => {
-            napi::bindgen_prelude::spawn(call::run(c, stream, cancel.clone(), tx));
+        Ok(job) => {
+            napi::bindgen_prelude::spawn(job(cancel.clone(), tx));
         }
         Err(e) => {
             let outcome = Outcome {
@@ -37,6 +42,44 @@ fn start(prepared: Result<Call>, stream: bool, mode: Mode, intro: String) -> Cal
     CallHandle::new(rx, mode, intro, cancel)
 }
 
+fn start(prepared: Result<Call>, stream: bool, mode: Mode, intro: String) -> CallHandle {
+    launch(prepared.map(|c| move |cancel, tx| call::run(c, stream, cancel, tx)), mode, intro)
+}
+
+/// Runs `promptForData` to its one `End`, by any way of running one request.
+pub(super) async fn send_outcome(outcome: impl std::future::Future<Output = Outcome>, tx: mpsc::Sender<Event>) {
+    let o = outcome.await;
+    let _ = tx.send(Event::End(Box::new(o))).await;
+}
+
+/// The request `promptForData` sends: the messages, the prompt, and its options.
+pub(super) fn prompt_request(messages_json: &str, prompt: String, options: Option<PromptForDataOptions>) -> Result<serde_json::Value> {
+    let opts = options.unwrap_or(PromptForDataOptions { max_tokens: None, temperature: None, reasoning_level: None });
+    let messages: serde_json::Value = serde_json::from_str(messages_json)
+        .map_err(|e| Error::invalid_request(format!("messages are not JSON-serialisable: {e}")))?;
+    let mut request = serde_json::json!({"messages": messages});
+    request["messages"]
+        .as_array_mut()
+        .ok_or_else(|| Error::invalid_request("messages must be an array"))?
+        .push(serde_json::json!({"role": "user", "content": prompt}));
+    request["max_tokens"] = serde_json::json!(opts.max_tokens.unwrap_or(1000));
+    request["temperature"] = serde_json::json!(opts.temperature.unwrap_or(0.1));
+    if let Some(level) = opts.reasoning_level.filter(|l| !l.is_empty()) {
+        request["reasoning_effort"] = serde_json::json!(level);
+    }
+    Ok(request)
+}
+
+pub(super) fn parse_schema(schema_json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(schema_json)
+        .map_err(|e| Error::invalid_request(format!("schema is not JSON-serialisable: {e}")))
+        .and_then(|s| crate::structured::schema_from_properties(&s))
+}
+
+pub(super) fn parse_json(what: &str, json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(json).map_err(|e| Error::invalid_request(format!("{what} is not JSON-serialisable: {e}")))
+}
+
 /// Parses a general-API request; an amplify model object, when given, names the model.
 fn general_call(request_json: &str, model_json: Option<&str>) -> Result<Call> {
     let mut req = ChatRequest::from_json(request_json)?;
@@ -50,13 +93,13 @@ fn general_call(request_json: &str, model_json: Option<&str>) -> Result<Call> {
 
 /// Starts `completion()`: one batch with the `ChatCompletion` JSON.
 #[napi(catch_unwind)]
-pub fn start_completion(request_json: String, model_json: Option<String>) -> CallHandle {
+pub fn start_completion(request_json: String, model_json: Option<String>, _user: Option<String>) -> CallHandle {
     start(general_call(&request_json, model_json.as_deref()), false, Mode::Completion, String::new())
 }
 
 /// Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays.
 #[napi(catch_unwind)]
-pub fn start_stream(request_json: String, model_json: Option<String>) -> CallHandle {
+pub fn start_stream(request_json: String, model_json: Option<String>, _user: Option<String>) -> CallHandle {
     start(general_call(&request_json, model_json.as_deref()), true, Mode::Chunks, String::new())
 }
 
@@ -67,26 +110,25 @@ pub fn start_amplify(
     model_json: String,
     data_sources_json: String,
     stream_to_user: bool,
+    _user: Option<String>,
 ) -> CallHandle {
-    let parse = |what: &str, json: &str| {
-        serde_json::from_str::<serde_json::Value>(json)
-            .map_err(|e| Error::invalid_request(format!("{what} is not JSON-serialisable: {e}")))
-    };
-    let prepared = parse("model", &model_json)
-        .and_then(|m| Ok((m, parse("dataSources", &data_sources_json)?)))
+    let prepared = parse_json("model", &model_json)
+        .and_then(|m| Ok((m, parse_json("dataSources", &data_sources_json)?)))
         .and_then(|(m, ds)| amplify::prepare(&chat_request_json, &m, &ds));
     let (prepared, intro) = match prepared {
-        Ok(a) => {
-            let intro = if stream_to_user && a.data_source_count > 0 {
-                datasources_line(a.data_source_count)
-            } else {
-                String::new()
-            };
-            (Ok(a.call), intro)
-        }
+        Ok(a) => (Ok(a.call), amplify_intro(stream_to_user, a.data_source_count)),
         Err(e) => (Err(e), String::new()),
     };
     start(prepared, true, Mode::Amplify(AmplifyEncoder::new(stream_to_user)), intro)
+}
+
+/// The status line written before the answer (amplify's documents status).
+pub(super) fn amplify_intro(stream_to_user: bool, data_source_count: usize) -> String {
+    if stream_to_user && data_source_count > 0 {
+        datasources_line(data_source_count)
+    } else {
+        String::new()
+    }
 }
 
 #[napi(object)]
@@ -104,48 +146,17 @@ pub fn start_prompt_for_data(
     prompt: String,
     schema_json: String,
     options: Option<PromptForDataOptions>,
+    _user: Option<String>,
 ) -> CallHandle {
     let prepared = (|| {
-        let schema = serde_json::from_str::<serde_json::Value>(&schema_json)
-            .map_err(|e| Error::invalid_request(format!("schema is not JSON-serialisable: {e}")))
-            .and_then(|s| crate::structured::schema_from_properties(&s))?;
-        let opts = options.unwrap_or(PromptForDataOptions { max_tokens: None, temperature: None, reasoning_level: None });
-        let messages: serde_json::Value = serde_json::from_str(&messages_json)
-            .map_err(|e| Error::invalid_request(format!("messages are not JSON-serialisable: {e}")))?;
-        let mut request = serde_json::json!({"messages": messages});
-        request["messages"]
-            .as_array_mut()
-            .ok_or_else(|| Error::invalid_request("messages must be an array"))?
-            .push(serde_json::json!({"role": "user", "content": prompt}));
-        request["max_tokens"] = serde_json::json!(opts.max_tokens.unwrap_or(1000));
-        request["temperature"] = serde_json::json!(opts.temperature.unwrap_or(0.1));
-        if let Some(level) = opts.reasoning_level.filter(|l| !l.is_empty()) {
-            request["reasoning_effort"] = serde_json::json!(level);
-        }
+        let schema = parse_schema(&schema_json)?;
+        let request = prompt_request(&messages_json, prompt, options)?;
         let mut call = general_call(&request.to_string(), Some(&model_json))?;
         let st = crate::structured::apply(&mut call.request, &call.target, &schema, crate::structured::TOOL_NAME);
         Ok((call, st))
     })();
-    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let cancel = CancellationToken::new();
-    match prepared {
-        Ok((call, st)) => {
-            let token = cancel.clone();
-            napi::bindgen_prelude::spawn(async move {
-                let outcome = crate::structured::prompt_for_data(call, st, token).await;
-                let _ = tx.send(Event::End(Box::new(outcome))).await;
-            });
-        }
-        Err(e) => {
-            let _ = tx.try_send(Event::End(Box::new(Outcome {
-                completion: StreamAccumulator::default().into_completion(),
-                usage: None,
-                error: Some(e),
-                warnings: vec![],
-            })));
-        }
-    }
-    CallHandle::new(rx, Mode::Completion, String::new(), cancel)
+    let job = prepared.map(|(call, st)| move |cancel, tx| send_outcome(crate::structured::prompt_for_data(call, st, cancel), tx));
+    launch(job, Mode::Completion, String::new())
 }
 
 /// Replaces the secrets the caller's provider returned (looked up before the environment).

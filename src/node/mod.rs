@@ -8,3 +8,4 @@
 mod api;
 mod convert;
 mod handle;
+mod router;

@@ -1,0 +1,308 @@
+// The router against a fault-injecting loopback server: what was retried, where it fell back,
+// what was cooled, limits, the user-isolated cache, and that nothing hangs past the deadline.
+import { test, before, after, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Router, configure, callLiteLLM, LlmuxError } from '../index.mjs'
+import { startFaultServer } from './helpers/mock-faults.mjs'
+import { Recorder, userText } from './helpers/util.mjs'
+
+let f
+let usage = []
+const warnings = []
+before(async () => {
+  f = await startFaultServer()
+  configure({ secrets: {}, onUsage: (...a) => usage.push(a), onWarning: (w) => warnings.push(w) })
+})
+after(() => f.close())
+
+const ask = (model, content = 'hello router', extra = {}) => ({ model, messages: [{ role: 'user', content }], ...extra })
+const fast = { num_retries: 2, retry_after: 0.01 }
+
+describe('config', () => {
+  test('Router.fromYaml reads a LiteLLM config as it is, os.environ references included', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-'))
+    const file = path.join(dir, 'litellm_config.yaml')
+    fs.writeFileSync(file, `
+model_list:
+  - model_name: chat
+    litellm_params:
+      model: openai/y1
+      api_base: ${f.deployment('x', 'y1', 'ok').litellm_params.api_base}
+      api_key: os.environ/LLMUX_ROUTER_TEST_KEY
+      rpm: 100
+router_settings:
+  routing_strategy: simple-shuffle
+  num_retries: 1
+  shade: blue
+`)
+    configure({ secrets: { LLMUX_ROUTER_TEST_KEY: 'sk-from-secrets' } })
+    const before = warnings.length
+    const r = Router.fromYaml(file)
+    assert.match(warnings.slice(before).join('\n'), /unknown key "shade"/)
+    const res = await r.completion(ask('chat', 'from yaml'))
+    assert.equal(res.choices[0].message.content, 'from yaml')
+    assert.deepEqual(r.listModels().data.map((m) => m.id), ['chat'])
+    assert.equal(r.getModelInfo('chat').deployments[0].rpm, 100)
+    configure({ secrets: {} })
+  })
+
+  test('a wrong type or a missing model is an error naming the entry', () => {
+    assert.throws(() => new Router({ model_list: [{ model_name: 'a', litellm_params: { model: 'openai/x', tpm: 'many' } }] }), (e) => e instanceof LlmuxError && /model_list\[0\] \(a\)\.litellm_params\.tpm/.test(e.message))
+    assert.throws(() => new Router({ model_list: [{ litellm_params: { model: 'openai/x' } }] }), /model_list\[0\]: model_name is required/)
+    assert.throws(() => new Router({ model_list: [f.deployment('a', 'a', 'ok')], router_settings: { routing_strategy: 'fastest' } }), /routing_strategy/)
+  })
+})
+
+describe('retries', () => {
+  test('a 429 is retried with its Retry-After, then a rate_limit error; nothing else is tried', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'r429', '429')], router_settings: { ...fast, allowed_fails: 10 } })
+    const t0 = Date.now()
+    await assert.rejects(r.completion(ask('g')), (e) => e.code === 'rate_limit' && e.retryable && e.status === 429)
+    assert.equal(f.hits.r429, 3, 'the first try and num_retries=2 retries')
+    assert.ok(Date.now() - t0 < 2000)
+  })
+
+  test('a failing deployment is retried on a healthy one of the same group', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'bad', '503', { weight: 1 }), f.deployment('g', 'good', 'ok', { weight: 1 })], router_settings: { ...fast, num_retries: 5 } })
+    for (let i = 0; i < 10; i++) assert.equal((await r.completion(ask('g', `n${i}`))).choices[0].message.content, `n${i}`)
+    assert.equal(f.hits.good, 10)
+  })
+
+  test('never after the first chunk reached the caller', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'mid', 'reset-mid')], router_settings: { ...fast, num_retries: 3 } })
+    const got = []
+    await assert.rejects(async () => {
+      for await (const c of r.stream(ask('g'))) got.push(c.choices[0]?.delta?.content ?? '')
+    }, (e) => e.code === 'network')
+    assert.equal(got.join(''), 'one two ')
+    assert.equal(f.hits.mid, 1, 'not retried: the caller already had chunks')
+  })
+
+  test('a reset right after the headers, before any chunk, is retried', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'rh', 'reset-headers', { weight: 1 }), f.deployment('g', 'ok2', 'ok', { weight: 1 })], router_settings: { ...fast, num_retries: 4, allowed_fails: 100 } })
+    const text = []
+    for await (const c of r.stream(ask('g', 'after reset'))) text.push(c.choices[0]?.delta?.content ?? '')
+    assert.equal(text.join(''), 'after reset')
+  })
+
+  test('a hanging deployment cannot hold a request past the router timeout', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'hang', 'hang')], router_settings: { ...fast, timeout: 0.4 } })
+    const t0 = Date.now()
+    await assert.rejects(r.completion(ask('g')), (e) => e.code === 'timeout')
+    assert.ok(Date.now() - t0 < 1500, `${Date.now() - t0} ms`)
+  })
+})
+
+describe('fallbacks', () => {
+  test('fallbacks are tried in order after the group fails', async () => {
+    f.reset()
+    const r = new Router({
+      model_list: [f.deployment('a', 'a1', '500'), f.deployment('b', 'b1', '500'), f.deployment('c', 'c1', 'ok')],
+      router_settings: { ...fast, num_retries: 0, fallbacks: [{ a: ['b', 'c'] }] },
+    })
+    const res = await r.completion(ask('a', 'fell back'))
+    assert.equal(res.choices[0].message.content, 'fell back')
+    assert.deepEqual([f.hits.a1, f.hits.b1, f.hits.c1], [1, 1, 1])
+  })
+
+  test('context_window_fallbacks: chosen before the call by counting tokens', async () => {
+    f.reset()
+    const r = new Router({
+      model_list: [f.deployment('small', 's1', 'ok', {}, { max_input_tokens: 20 }), f.deployment('big', 'b1', 'ok', {}, { max_input_tokens: 100000 })],
+      router_settings: { ...fast, context_window_fallbacks: [{ small: ['big'] }] },
+    })
+    const long = 'word '.repeat(200)
+    const res = await r.completion(ask('small', long))
+    assert.equal(res.choices[0].message.content, long.trim().length ? long : long)
+    assert.equal(f.hits.s1, undefined, 'the small model was never called')
+    assert.equal(f.hits.b1, 1)
+    assert.equal((await r.completion(ask('small', 'short'))).choices[0].message.content, 'short')
+    assert.equal(f.hits.s1, 1)
+  })
+
+  test('a context-length error from the provider also falls back by context window', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('x', 'x1', 'ctx'), f.deployment('y', 'y1', 'ok')], router_settings: { ...fast, context_window_fallbacks: [{ x: ['y'] }] } })
+    assert.equal((await r.completion(ask('x', 'too long'))).choices[0].message.content, 'too long')
+  })
+
+  test('content_policy_fallbacks on content_filter', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('strict', 'st', 'filter'), f.deployment('lenient', 'le', 'ok')], router_settings: { ...fast, content_policy_fallbacks: [{ strict: ['lenient'] }] } })
+    assert.equal((await r.completion(ask('strict', 'spicy'))).choices[0].message.content, 'spicy')
+    assert.deepEqual([f.hits.st, f.hits.le], [1, 1])
+  })
+})
+
+describe('cooldown', () => {
+  test('allowed_fails failures cool a deployment; a group all cooling answers at once', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'cool', '500')], router_settings: { num_retries: 0, allowed_fails: 2, cooldown_time: 30 } })
+    for (let i = 0; i < 2; i++) await assert.rejects(r.completion(ask('g')), (e) => e.code === 'provider_unavailable')
+    const h = r.health()[0]
+    assert.equal(h.healthy, false)
+    assert.ok(h.cooling_seconds > 25)
+    assert.equal(h.last_error.code, 'provider_unavailable')
+    const t0 = performance.now()
+    await assert.rejects(r.completion(ask('g')), (e) => e.retryable && /cooling down/.test(e.message) && e.retryAfterMs > 25000)
+    assert.ok(performance.now() - t0 < 50, 'answered at once')
+    assert.equal(f.hits.cool, 2, 'the cooling deployment was not called')
+  })
+})
+
+describe('limits', () => {
+  test('deployment rpm: over the limit is refused with a retry-after hint', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'lim', 'ok', { rpm: 2 })] })
+    await r.completion(ask('g'))
+    await r.completion(ask('g'))
+    await assert.rejects(r.completion(ask('g')), (e) => e.code === 'rate_limit' && e.retryAfterMs > 0)
+    assert.equal(f.hits.lim, 2)
+  })
+
+  test('per-user rpm: one user over the limit, another unaffected', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'u1', 'ok')], router_settings: { user_limits: { rpm: 3 } } })
+    for (let i = 0; i < 3; i++) await r.completion(ask('g', 'a b', { user: 'alice' }))
+    await assert.rejects(r.completion(ask('g', 'a b', { user: 'alice' })), (e) => e.code === 'rate_limit' && /requests-per-minute/.test(e.message) && e.retryAfterMs > 0)
+    await r.completion(ask('g', 'a b', { user: 'bob' }))
+    assert.equal(f.hits.u1, 4)
+    assert.equal(r.getUsage().by_user.alice.requests, 3)
+  })
+
+  test('per-user spend budget, priced from model_info', async () => {
+    f.reset()
+    const r = new Router({
+      model_list: [f.deployment('g', 'u2', 'ok', {}, { input_cost_per_token: 0.01, output_cost_per_token: 0.01 })],
+      router_settings: { user_limits: { budget_usd: 0.25 } },
+    })
+    // Each answer costs (10 prompt + 2 output tokens) x $0.01 = $0.12: the third starts at $0.24.
+    for (let i = 0; i < 3; i++) await r.completion(ask('g', 'a b', { user: 'bob' }))
+    await assert.rejects(r.completion(ask('g', 'a b', { user: 'bob' })), (e) => e.code === 'rate_limit' && /budget/.test(e.message) && !e.retryable)
+    await r.completion(ask('g', 'a b', { user: 'dave' }))
+    assert.ok(Math.abs(r.getUsage().by_user.bob.cost_usd - 0.36) < 1e-9)
+  })
+})
+
+describe('cache', () => {
+  test('opt-in per request, keyed per user; a cached answer replays as a stream', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'c1', 'ok')] })
+    const req = (user) => ask('g', 'cache me please', { user, cache: { ttl: 60 } })
+    usage = []
+    assert.equal((await r.completion(req('alice'))).choices[0].message.content, 'cache me please')
+    assert.equal((await r.completion(req('alice'))).choices[0].message.content, 'cache me please')
+    assert.equal(f.hits.c1, 1, 'the second answer came from the cache')
+    assert.equal(usage.length, 1, 'a cache hit bills nothing')
+    await r.completion(req('bob'))
+    assert.equal(f.hits.c1, 2, 'another user never gets alice\'s entry')
+    const streamed = []
+    for await (const c of r.stream(req('alice'))) streamed.push(c.choices[0]?.delta?.content ?? '')
+    assert.equal(streamed.join(''), 'cache me please')
+    assert.equal(f.hits.c1, 2)
+    await r.completion(ask('g', 'cache me please', { user: 'alice', cache: false }))
+    assert.equal(f.hits.c1, 3, 'cache: false skips it')
+    assert.match(r.metrics(), /llmux_cache_requests_total\{result="hit"\} 2/)
+  })
+})
+
+describe('strategies', () => {
+  test('least-busy spreads concurrent requests; cost-based picks the cheapest', async () => {
+    f.reset()
+    const busy = new Router({ model_list: [f.deployment('g', 'lb1', 'trickle'), f.deployment('g', 'lb2', 'trickle')], router_settings: { routing_strategy: 'least-busy' } })
+    await Promise.all(Array.from({ length: 6 }, () => busy.completion(ask('g'))))
+    assert.deepEqual([f.hits.lb1, f.hits.lb2], [3, 3])
+    const cheap = new Router({
+      model_list: [f.deployment('g', 'pricey', 'ok', {}, { input_cost_per_token: 0.01, output_cost_per_token: 0.03 }), f.deployment('g', 'thrifty', 'ok', {}, { input_cost_per_token: 0.001, output_cost_per_token: 0.002 })],
+      router_settings: { routing_strategy: 'cost-based-routing' },
+    })
+    for (let i = 0; i < 5; i++) await cheap.completion(ask('g'))
+    assert.equal(f.hits.thrifty, 5)
+    assert.equal(f.hits.pricey, undefined)
+  })
+
+  test('latency-based routing prefers the deployment with the faster first token', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'slow', 'trickle'), f.deployment('g', 'quick', 'ok')], router_settings: { routing_strategy: 'latency-based-routing' } })
+    for (let i = 0; i < 4; i++) for await (const _ of r.stream(ask('g', 'x')));
+    const before = { ...f.hits }
+    for (let i = 0; i < 10; i++) for await (const _ of r.stream(ask('g', 'x')));
+    assert.equal(f.hits.quick - (before.quick ?? 0), 10)
+  })
+})
+
+test('amplify through the router: configure({ router }) serves callLiteLLM by model id', async () => {
+  f.reset()
+  const r = new Router({ model_list: [f.deployment('gpt-4o', 'amp', 'ok')] })
+  configure({ router: r })
+  try {
+    const out = new Recorder()
+    const text = await callLiteLLM({ messages: [{ role: 'user', content: 'routed for amplify' }], options: { requestId: 'rt-1' } }, { id: 'gpt-4o', provider: 'OpenAI' }, { user: 'u' }, out, [], true)
+    assert.equal(text, 'routed for amplify')
+    assert.equal(userText(out.events()), text)
+    assert.equal(f.hits.amp, 1)
+  } finally {
+    configure({ router: null })
+  }
+})
+
+test('health, models, usage and Prometheus metrics', async () => {
+  f.reset()
+  const r = new Router({ model_list: [f.deployment('m', 'h1', 'ok', {}, { input_cost_per_token: 0.001, output_cost_per_token: 0.002 })], router_settings: { model_group_alias: { alias: 'm' } } })
+  const since = Date.now()
+  await r.completion(ask('alias', 'one two three', { user: 'carol' }))
+  assert.deepEqual(r.listModels().data.map((m) => m.id).sort(), ['alias', 'm'])
+  assert.equal(r.health()[0].healthy, true)
+  const u = r.getUsage({ since: new Date(since) })
+  assert.equal(u.by_model.m.completion_tokens, 3)
+  assert.ok(Math.abs(u.total.cost_usd - (10 * 0.001 + 3 * 0.002)) < 1e-12)
+  assert.equal(r.getUsage({ since: Date.now() + 60_000 }).total.requests, 0)
+  const text = r.metrics()
+  for (const name of ['llmux_requests_total', 'llmux_errors_total', 'llmux_request_duration_seconds_bucket', 'llmux_time_to_first_token_seconds_bucket', 'llmux_tokens_total', 'llmux_cost_usd_total']) {
+    assert.match(text, new RegExp(`# TYPE ${name.replace('_bucket', '')}`))
+  }
+  assert.match(text, /llmux_requests_total\{model_group="m",deployment="m#1"\} 1/)
+})
+
+test('load: 5,000 requests at concurrency 200 over three deployments, one failing half the time', async () => {
+  f.reset()
+  const r = new Router({
+    model_list: [f.deployment('load', 'w1', 'ok', { weight: 1 }), f.deployment('load', 'w3', 'ok', { weight: 3 }), f.deployment('load', 'flaky', 'flaky', { weight: 2 })],
+    router_settings: { num_retries: 3, retry_after: 0.001, allowed_fails: 3, cooldown_time: 0.5 },
+  })
+  let next = 0
+  let ok = 0
+  const errors = {}
+  const t0 = Date.now()
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      while (next < 5000) {
+        const i = next++
+        try {
+          const res = await r.completion(ask('load', `req ${i}`))
+          assert.equal(res.choices[0].message.content, `req ${i}`)
+          ok++
+        } catch (e) {
+          assert.ok(e instanceof LlmuxError, `untyped failure: ${e}`)
+          errors[e.code] = (errors[e.code] ?? 0) + 1
+        }
+      }
+    }),
+  )
+  const seconds = (Date.now() - t0) / 1000
+  assert.equal(ok + Object.values(errors).reduce((a, b) => a + b, 0), 5000)
+  assert.ok(ok >= 4950, `answered ${ok}, errors ${JSON.stringify(errors)}`)
+  const share = f.hits.w3 / f.hits.w1
+  assert.ok(Math.abs(share - 3) / 3 < 0.1, `healthy deployments shared ${f.hits.w1}:${f.hits.w3} (want 1:3 within 10%)`)
+  assert.match(r.metrics(), /llmux_errors_total\{model_group="load",deployment="load#3",kind="provider_unavailable"\}/)
+  assert.ok(f.hits.flaky < 5000 * (2 / 6), `the flaky deployment was cooled (${f.hits.flaky} requests)`)
+  console.log(`# load: 5000 requests in ${seconds.toFixed(1)} s, ${ok} answered, errors ${JSON.stringify(errors)}, hits ${JSON.stringify(f.hits)}`)
+})
