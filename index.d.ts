@@ -73,6 +73,8 @@ export interface ChatRequest {
   function_call?: 'none' | 'auto' | { name: string }
   // llmux call options (never forwarded)
   signal?: AbortSignal
+  /** With a Router: cache this answer for `ttl` seconds, or `false` to skip the cache. */
+  cache?: boolean | { ttl?: number; 'no-cache'?: boolean }
   account?: AmplifyAccount | null
   requestId?: string
   api_key?: string
@@ -201,6 +203,8 @@ export type DataSource = string | { id?: string; name?: string; content?: string
 
 export interface CallOptions {
   signal?: AbortSignal
+  /** A router for this call only. */
+  router?: Router
   /** End the response stream when done (default true, as amplify's client did). */
   endStream?: boolean
 }
@@ -228,6 +232,8 @@ export type UsageCallback = (
 ) => void | Promise<void>
 
 export interface ConfigureOptions {
+  /** Route every call (callLiteLLM, promptForData, createChatFn, completion, stream) through this router. */
+  router?: Router | null
   /** Secrets by their usual names (OPENAI_API_KEY, ANTHROPIC_API_KEY, AWS_ACCESS_KEY_ID, LLM_ENDPOINTS...), or an async provider of them. */
   secrets?: Record<string, unknown> | (() => Promise<Record<string, unknown>> | Record<string, unknown>) | null
   secretsTtlMs?: number
@@ -273,6 +279,63 @@ export declare class LlmuxError extends Error {
   rawText?: string
 }
 
+/** LiteLLM's proxy config, as it is (see examples/litellm_config.yaml). */
+export interface RouterConfig {
+  model_list: Array<{
+    model_name: string
+    litellm_params: { model: ModelString; api_key?: string; api_base?: string; api_version?: string; aws_region_name?: string; rpm?: number | string; tpm?: number | string; weight?: number; timeout?: number; max_tokens?: number; [more: string]: unknown }
+    model_info?: { max_input_tokens?: number; input_cost_per_token?: number; output_cost_per_token?: number; cache_read_input_token_cost?: number; id?: string; [more: string]: unknown }
+  }>
+  router_settings?: {
+    routing_strategy?: 'simple-shuffle' | 'least-busy' | 'latency-based-routing' | 'usage-based-routing' | 'cost-based-routing'
+    num_retries?: number
+    retry_after?: number
+    allowed_fails?: number
+    cooldown_time?: number | string
+    timeout?: number | string
+    fallbacks?: Array<Record<string, string[]>>
+    context_window_fallbacks?: Array<Record<string, string[]>>
+    content_policy_fallbacks?: Array<Record<string, string[]>>
+    model_group_alias?: Record<string, string>
+    user_limits?: { rpm?: number; tpm?: number; budget_usd?: number; budget_duration?: string | number }
+    cache?: boolean | { ttl?: number | string; max_bytes?: number }
+    [more: string]: unknown
+  }
+  litellm_settings?: Record<string, unknown>
+  [more: string]: unknown
+}
+
+export interface DeploymentHealth {
+  model_group: string
+  deployment: string
+  model: string
+  healthy: boolean
+  cooling_seconds: number | null
+  in_flight: number
+  ttft_ms: number | null
+  last_error: { code: ErrorCode; message: string } | null
+}
+
+export interface UsageTotals { requests: number; prompt_tokens: number; completion_tokens: number; cached_tokens: number; cost_usd: number }
+
+export declare class Router {
+  constructor(config: RouterConfig)
+  /** Reads a LiteLLM proxy config file (YAML). */
+  static fromYaml(path: string): Router
+  /** Warnings raised by the config (unknown keys). */
+  readonly warnings: string[]
+  completion(request: ChatRequest): Promise<ChatCompletion>
+  stream(request: ChatRequest): ChatStream
+  callLiteLLM(...args: Parameters<typeof callLiteLLM>): Promise<string>
+  promptForData<T extends Record<string, unknown> = Record<string, unknown>>(...args: Parameters<typeof promptForData>): Promise<T>
+  health(): DeploymentHealth[]
+  listModels(): { object: 'list'; data: Array<{ id: string; object: 'model'; owned_by: string; alias_of?: string }> }
+  getModelInfo(name: string): { model_name: string; deployments: Array<Record<string, unknown>> } | null
+  getUsage(options?: { since?: Date | number }): { since: number; total: UsageTotals; by_model: Record<string, UsageTotals>; by_user: Record<string, UsageTotals> }
+  /** Prometheus text exposition. */
+  metrics(): string
+}
+
 export declare function configure(options: ConfigureOptions): void
 export declare function completion(request: ChatRequest): Promise<ChatCompletion>
 export declare function stream(request: ChatRequest): ChatStream
@@ -292,13 +355,13 @@ export declare function promptForData<T extends Record<string, unknown> = Record
   schema: Record<keyof T & string, Record<string, unknown>>,
   account?: AmplifyAccount | null,
   requestId?: string | null,
-  options?: { maxTokens?: number; temperature?: number; reasoningLevel?: 'low' | 'medium' | 'high'; signal?: AbortSignal },
+  options?: { maxTokens?: number; temperature?: number; reasoningLevel?: 'low' | 'medium' | 'high'; signal?: AbortSignal; router?: Router },
 ): Promise<T>
 export declare const promptLiteLLMForData: typeof promptForData
 export declare function createChatFn(
   model: AmplifyModel | ModelString,
   account: AmplifyAccount,
-  options?: { streamToUser?: boolean; endStream?: boolean; signal?: AbortSignal },
+  options?: { streamToUser?: boolean; endStream?: boolean; signal?: AbortSignal; router?: Router },
 ): (body: AmplifyChatRequest, writable: Writable, context?: { signal?: AbortSignal; dataSources?: DataSource[]; requestId?: string }) => Promise<string>
 export declare function getLiteLLMServerStatus(): {
   ready: boolean
@@ -318,6 +381,7 @@ declare const llmux: {
   promptForData: typeof promptForData
   promptLiteLLMForData: typeof promptForData
   createChatFn: typeof createChatFn
+  Router: typeof Router
   getLiteLLMServerStatus: typeof getLiteLLMServerStatus
   initPythonProcess: typeof initPythonProcess
   shutdownLiteLLMServer: typeof shutdownLiteLLMServer

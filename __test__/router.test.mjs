@@ -306,3 +306,13 @@ test('load: 5,000 requests at concurrency 200 over three deployments, one failin
   assert.ok(f.hits.flaky < 5000 * (2 / 6), `the flaky deployment was cooled (${f.hits.flaky} requests)`)
   console.log(`# load: 5000 requests in ${seconds.toFixed(1)} s, ${ok} answered, errors ${JSON.stringify(errors)}, hits ${JSON.stringify(f.hits)}`)
 })
+
+test('the example config in examples/ loads with no warning', () => {
+  const before = warnings.length
+  const r = Router.fromYaml(new URL('../examples/litellm_config.yaml', import.meta.url).pathname)
+  assert.equal(warnings.length, before, warnings.slice(before).join('\n'))
+  const groups = r.listModels().data.map((m) => m.id)
+  for (const g of ['gpt-4o', 'claude-sonnet', 'gemini-flash', 'gemini-pro-vertex', 'local-llama', 'offline', 'gpt4']) assert.ok(groups.includes(g), g)
+  const providers = new Set(r.health().map((h) => h.model.split('/')[0]))
+  assert.deepEqual([...providers].sort(), ['anthropic', 'azure', 'bedrock', 'gemini', 'mock', 'openai', 'vertex_ai'])
+})

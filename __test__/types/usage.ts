@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream'
 import llmux, {
   configure, completion, stream, callLiteLLM, promptForData, promptLiteLLMForData, createChatFn,
-  getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError,
+  getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError, Router,
   type ChatCompletion, type ChatCompletionChunk, type UsageDetails,
 } from 'llmux'
 
@@ -29,6 +29,13 @@ async function main(): Promise<void> {
   const same = promptLiteLLMForData === promptForData
   const chat = createChatFn('mock/echo', { user: 'u' })
   const out: string = await chat({ messages: [{ role: 'user', content: 'x' }] }, new PassThrough(), { requestId: 'w' })
+  const router = new Router({ model_list: [{ model_name: 'g', litellm_params: { model: 'mock/echo', rpm: 10 } }], router_settings: { routing_strategy: 'least-busy' } })
+  configure({ router })
+  const viaRouter: ChatCompletion = await router.completion({ model: 'g', messages: [{ role: 'user', content: 'x' }], cache: { ttl: 60 } })
+  const healthy: boolean = router.health()[0].healthy
+  const spent: number = router.getUsage({ since: new Date() }).total.cost_usd
+  const prom: string = router.metrics()
+  void [viaRouter, healthy, spent, prom, Router.fromYaml]
   const s = getLiteLLMServerStatus()
   await initPythonProcess()
   shutdownLiteLLMServer()
