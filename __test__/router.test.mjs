@@ -73,6 +73,13 @@ describe('retries', () => {
     assert.equal(f.hits.good, 10)
   })
 
+  test('529 overloaded is retried like any 5xx', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'o529', '529', { weight: 1 }), f.deployment('g', 'fine', 'ok', { weight: 1 })], router_settings: { ...fast, allowed_fails: 100 } })
+    for (let i = 0; i < 6; i++) assert.equal((await r.completion(ask('g', 'over'))).choices[0].message.content, 'over')
+    assert.equal(f.hits.fine, 6)
+  })
+
   test('never after the first chunk reached the caller', async () => {
     f.reset()
     const r = new Router({ model_list: [f.deployment('g', 'mid', 'reset-mid')], router_settings: { ...fast, num_retries: 3 } })
@@ -168,6 +175,14 @@ describe('limits', () => {
     assert.equal(f.hits.lim, 2)
   })
 
+  test('deployment tpm counts the prompt tokens before the call', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'tpm', 'ok', { tpm: 60 })] })
+    await r.completion(ask('g', 'word '.repeat(30)))
+    await assert.rejects(r.completion(ask('g', 'word '.repeat(30))), (e) => e.code === 'rate_limit' && /rate limit/.test(e.message))
+    assert.equal(f.hits.tpm, 1)
+  })
+
   test('per-user rpm: one user over the limit, another unaffected', async () => {
     f.reset()
     const r = new Router({ model_list: [f.deployment('g', 'u1', 'ok')], router_settings: { user_limits: { rpm: 3 } } })
@@ -227,6 +242,14 @@ describe('strategies', () => {
     for (let i = 0; i < 5; i++) await cheap.completion(ask('g'))
     assert.equal(f.hits.thrifty, 5)
     assert.equal(f.hits.pricey, undefined)
+  })
+
+  test('usage-based routing sends work where the rpm headroom is', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'small', 'ok', { rpm: 10 }), f.deployment('g', 'large', 'ok', { rpm: 1000 })], router_settings: { routing_strategy: 'usage-based-routing' } })
+    for (let i = 0; i < 40; i++) await r.completion(ask('g'))
+    assert.ok(f.hits.large >= 36, `large got ${f.hits.large} of 40`)
+    assert.ok((f.hits.small ?? 0) <= 4)
   })
 
   test('latency-based routing prefers the deployment with the faster first token', async () => {

@@ -65,6 +65,11 @@ impl RouterHandle {
             Error::new(ErrorKind::NotFound, format!("the router has no model group named \"{}\"", names.first().copied().unwrap_or("")))
         })?;
         request.model = group;
+        // Behind a router the deployments own the credentials; none from the request is used,
+        // and none may reach a cache key.
+        for k in ["api_key", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"] {
+            request.extra.remove(k);
+        }
         let (cache_ttl, no_cache) = cache_option(&mut request)?;
         let user = request.user.clone().or(user);
         Ok(RouteRequest { request, user, stream, cache_ttl, no_cache })
