@@ -167,3 +167,38 @@ test('the process is still up and serving after all of the above', async () => {
   const res = await completion({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'alive' }] })
   assert.equal(res.choices[0].message.content, 'alive')
 })
+
+test('a panic inside a call rejects that call with an internal error; the process stays up', async () => {
+  await assert.rejects(completion({ model: 'mock/panic', messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof LlmuxError && e.code === 'internal')
+  await assert.rejects(async () => {
+    for await (const _ of stream({ model: 'mock/panic', messages: [{ role: 'user', content: 'x' }] }));
+  }, (e) => e.code === 'internal')
+  const res = await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'still here' }] })
+  assert.equal(res.choices[0].message.content, 'still here')
+})
+
+test('a pooled connection that died (a thawed Lambda) is retried once on a fresh one', async () => {
+  // The first connection takes the request and closes without a byte, as a peer that dropped
+  // an idle keep-alive connection does; the next connection answers.
+  const net = await import('node:net')
+  let connections = 0
+  const srv = net.createServer((sock) => {
+    const n = ++connections
+    let buf = ''
+    sock.on('data', (d) => {
+      buf += d
+      if (!buf.includes('\r\n\r\n')) return
+      if (n === 1) return sock.destroy()
+      const body = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fresh' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })
+      sock.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    })
+  })
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r))
+  try {
+    const res = await completion({ model: 'openai/m', messages: [{ role: 'user', content: 'x' }], api_base: `http://127.0.0.1:${srv.address().port}/v1`, api_key: 'k', max_retries: 0 })
+    assert.equal(res.choices[0].message.content, 'fresh')
+    assert.equal(connections, 2, 'sent again, once, on a new connection')
+  } finally {
+    srv.close()
+  }
+})

@@ -4,6 +4,8 @@
 //! - `mock/reasoning` first streams "Thinking about: <message>" as reasoning, then echoes.
 //! - `mock_response: "text"` (as in LiteLLM) answers with that text instead.
 //! - `mock_delay_ms: n` waits n ms before each chunk, so a stream can be watched or cancelled.
+//! - `mock/panic` panics inside the call, to show that a bug in llmux fails the one call with
+//!   an `internal` error and never the process.
 //!
 //! Usage is counted deterministically: a token per whitespace-separated word, 3 per message
 //! and 3 for the reply, as OpenAI frames chat; a token per chunk of output.
@@ -70,10 +72,11 @@ pub fn plan(req: &mut ChatRequest, target: &Target) -> Result<MockPlan> {
         .unwrap_or_default();
     let reasoning = match target.model.as_str() {
         "echo" => None,
+        "panic" => panic!("mock/panic: a deliberate panic inside a call"),
         "reasoning" => Some(format!("Thinking about: {last_user}")),
         other => {
             return Err(Error::invalid_request(format!(
-                "unknown mock model \"mock/{other}\" (known: mock/echo, mock/reasoning)"
+                "unknown mock model \"mock/{other}\" (known: mock/echo, mock/reasoning, mock/panic)"
             )))
         }
     };
