@@ -1,0 +1,146 @@
+//! A fast OpenAI Chat Completions mock for the benchmarks, on 127.0.0.1. Every answer is
+//! encoded once and then served from memory, so the mock is never the bottleneck.
+//!
+//! The shape of the answer is in the base URL: `/c<chunks>/s<chunk size>/l<latency ms>/d<ms
+//! between chunks>/v1/chat/completions`. A request with `"stream": true` gets SSE chunks, a
+//! finish chunk, a usage chunk and `[DONE]`; otherwise one `chat.completion`.
+//! Usage: `llmux-bench-mock [port]` (0 picks a free port); prints `listening <port>`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+struct Shape {
+    chunks: u32,
+    size: u32,
+    stream: bool,
+}
+
+type Encoded = Arc<RwLock<HashMap<Shape, (Bytes, Vec<Bytes>)>>>;
+
+fn chunk(delta: &str) -> String {
+    format!(
+        "data: {{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":null}}]}}\n\n"
+    )
+}
+
+/// The whole body, and the same bytes split per chunk (for delayed streams).
+fn encode(s: Shape) -> (Bytes, Vec<Bytes>) {
+    let piece = "x".repeat(s.size.max(1) as usize);
+    let usage = format!(
+        "{{\"prompt_tokens\":10,\"completion_tokens\":{},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":0}},\"completion_tokens_details\":{{\"reasoning_tokens\":0}}}}",
+        s.chunks,
+        s.chunks + 10
+    );
+    if !s.stream {
+        let text = piece.repeat(s.chunks as usize);
+        let body = format!(
+            "{{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench\",\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\"{text}\"}},\"finish_reason\":\"stop\"}}],\"usage\":{usage}}}"
+        );
+        return (Bytes::from(body), vec![]);
+    }
+    let mut parts = vec![chunk("{\"role\":\"assistant\",\"content\":\"\"}")];
+    for _ in 0..s.chunks {
+        parts.push(chunk(&format!("{{\"content\":\"{piece}\"}}")));
+    }
+    parts.push(
+        "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".to_owned(),
+    );
+    parts.push(format!(
+        "data: {{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[],\"usage\":{usage}}}\n\ndata: [DONE]\n\n"
+    ));
+    let whole = Bytes::from(parts.concat());
+    (whole, parts.into_iter().map(Bytes::from).collect())
+}
+
+fn parse_path(path: &str) -> Option<(u32, u32, u64, u64)> {
+    let mut it = path.trim_start_matches('/').split('/');
+    let mut num = |prefix: char| it.next()?.strip_prefix(prefix)?.parse::<u64>().ok();
+    let (c, s, l, d) = (num('c')?, num('s')?, num('l')?, num('d')?);
+    Some((c as u32, s as u32, l, d))
+}
+
+async fn handle(req: Request<Incoming>, enc: Encoded) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let Some((chunks, size, latency, delay)) = parse_path(&path).filter(|_| path.ends_with("/v1/chat/completions")) else {
+        return Ok(Response::builder().status(404).body(Full::new(Bytes::from_static(b"not found")).boxed()).unwrap_or_default());
+    };
+    #[derive(Default)]
+    struct Probe {
+        stream: bool,
+    }
+    let probe = serde_json::from_slice::<serde_json::Value>(&body)
+        .map(|v| Probe { stream: v.get("stream").and_then(|s| s.as_bool()).unwrap_or(false) })
+        .unwrap_or_default();
+    let shape = Shape { chunks, size, stream: probe.stream };
+    let cached = enc.read().ok().and_then(|m| m.get(&shape).cloned());
+    let (whole, parts) = match cached {
+        Some(e) => e,
+        None => {
+            let e = encode(shape);
+            if let Ok(mut m) = enc.write() {
+                m.insert(shape, e.clone());
+            }
+            e
+        }
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let ctype = if shape.stream { "text/event-stream" } else { "application/json" };
+    let body = if shape.stream && delay > 0 {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(4);
+        tokio::spawn(async move {
+            for p in parts {
+                if tx.send(Ok(Frame::data(p))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+        });
+        BoxBody::new(ChannelBody(rx))
+    } else {
+        Full::new(whole).boxed()
+    };
+    Ok(Response::builder().header("content-type", ctype).body(body).unwrap_or_default())
+}
+
+/// A channel of frames as a response body (for streams with a delay between chunks).
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Frame<Bytes>, Infallible>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind 127.0.0.1");
+    println!("listening {}", listener.local_addr().map(|a| a.port()).unwrap_or(0));
+    let enc: Encoded = Arc::default();
+    loop {
+        let Ok((sock, _)) = listener.accept().await else { continue };
+        let _ = sock.set_nodelay(true);
+        let enc = enc.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(req, enc.clone()));
+            let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(sock), svc).await;
+        });
+    }
+}
