@@ -106,7 +106,8 @@ async function makeClient(name) {
         }
         return n
       },
-      pids: [],
+      // The proxy's own memory counts with the client's, as the sidecar's does.
+      pids: name === 'litellm-proxy' ? [spec.proxy.pid] : [],
     }
   }
   if (name === 'litellm-sidecar') {

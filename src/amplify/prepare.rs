@@ -171,8 +171,9 @@ pub fn prepare_request(chat_request_json: &str, model: &Value, data_sources: &Va
             .map_err(|e| Error::invalid_request(format!("chatRequest.options: {}: {}", e.path(), e.inner())))?,
         _ => AmplifyOptions::default(),
     };
-    // amplify's request carries its own bookkeeping (options, imageSources, ...): none of it is for a provider.
-    req.extra.clear();
+    // amplify's request carries its own bookkeeping (options, imageSources, ...): none of it is
+    // for a provider. The mock provider's own options stay, so amplify callers can test offline.
+    req.extra.retain(|k, _| k.starts_with("mock_"));
     req.normalize_legacy_functions()?;
     let system_ok = model.supports_system_prompts != Some(false);
 

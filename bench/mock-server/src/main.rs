@@ -34,22 +34,25 @@ fn chunk(delta: &str) -> String {
 
 /// The whole body, and the same bytes split per chunk (for delayed streams).
 fn encode(s: Shape) -> (Bytes, Vec<Bytes>) {
-    let piece = "x".repeat(s.size.max(1) as usize);
+    let size = s.size.max(1) as usize;
+    // Chunks differ (a zero-padded index), as a model's do: LiteLLM refuses a stream that
+    // repeats one chunk over and over.
+    let piece = |i: u32| format!("{i:0>size$}");
     let usage = format!(
         "{{\"prompt_tokens\":10,\"completion_tokens\":{},\"total_tokens\":{},\"prompt_tokens_details\":{{\"cached_tokens\":0}},\"completion_tokens_details\":{{\"reasoning_tokens\":0}}}}",
         s.chunks,
         s.chunks + 10
     );
     if !s.stream {
-        let text = piece.repeat(s.chunks as usize);
+        let text: String = (0..s.chunks).map(piece).collect();
         let body = format!(
             "{{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench\",\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\"{text}\"}},\"finish_reason\":\"stop\"}}],\"usage\":{usage}}}"
         );
         return (Bytes::from(body), vec![]);
     }
     let mut parts = vec![chunk("{\"role\":\"assistant\",\"content\":\"\"}")];
-    for _ in 0..s.chunks {
-        parts.push(chunk(&format!("{{\"content\":\"{piece}\"}}")));
+    for i in 0..s.chunks {
+        parts.push(chunk(&format!("{{\"content\":\"{}\"}}", piece(i))));
     }
     parts.push(
         "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".to_owned(),

@@ -1,0 +1,55 @@
+// The package as a user gets it: `npm pack` makes a tarball that installs into a fresh ESM
+// project, with its platform package and no Rust and no network, and runs there. The binary
+// loads on Amazon Linux 2023: nothing in it needs a glibc newer than 2.34.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const npm = (args, cwd) => execFileSync('npm', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } }).toString()
+const addon = fs.readdirSync(root).find((f) => /^llmux\.linux-x64-gnu\.node$/.test(f))
+
+test('the binary needs no glibc newer than 2.34 (Amazon Linux 2023) and is x86-64', { skip: addon ? false : 'no linux-x64-gnu addon built' }, () => {
+  const bin = fs.readFileSync(path.join(root, addon))
+  // ELF header: e_machine at offset 18 (little endian); 0x3e is x86-64.
+  assert.equal(bin.readUInt16LE(18), 0x3e)
+  const versions = [...bin.toString('latin1').matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)].map((m) => [Number(m[1]), Number(m[2])])
+  assert.ok(versions.length > 0, 'the binary names its glibc symbol versions')
+  const newest = versions.reduce((a, b) => (b[0] > a[0] || (b[0] === a[0] && b[1] > a[1]) ? b : a))
+  assert.ok(newest[0] === 2 && newest[1] <= 34, `needs GLIBC_${newest.join('.')}`)
+})
+
+test('npm pack installs into a fresh ESM project offline and runs there', { skip: addon ? false : 'no linux-x64-gnu addon built', timeout: 120_000 }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-pack-'))
+  try {
+    const main = npm(['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop()
+    const listed = npm(['pack', '--dry-run', '--json'], root)
+    const files = JSON.parse(listed)[0].files.map((f) => f.path)
+    assert.ok(!files.some((f) => f.endsWith('.node')), 'the main package carries no binary')
+    assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('__test__/')), `only the runtime files: ${files.join(', ')}`)
+    // The platform package, as napi-rs lays it out, with this machine's binary.
+    const plat = path.join(work, 'platform')
+    fs.cpSync(path.join(root, 'npm/linux-x64-gnu'), plat, { recursive: true })
+    fs.copyFileSync(path.join(root, addon), path.join(plat, addon))
+    const platTgz = npm(['pack', '--silent', '--pack-destination', work], plat).trim().split('\n').pop()
+    const app = path.join(work, 'app')
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
+    npm(['install', '--offline', '--no-package-lock', path.join(work, main), path.join(work, platTgz)], app)
+    fs.writeFileSync(
+      path.join(app, 'main.js'),
+      "import { completion, callLiteLLM } from 'llmux'\nimport { PassThrough } from 'node:stream'\n" +
+        "const r = await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'installed' }] })\n" +
+        "const t = await callLiteLLM({ messages: [{ role: 'user', content: 'amplify' }] }, { id: 'mock/echo' }, { user: 'u' }, new PassThrough())\n" +
+        'console.log(r.choices[0].message.content, t)\n',
+    )
+    const out = execFileSync(process.execPath, ['main.js'], { cwd: app }).toString().trim()
+    assert.equal(out, 'installed amplify')
+    assert.ok(!fs.existsSync(path.join(app, 'node_modules/llmux/src')), 'no Rust sources installed')
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+})
