@@ -251,17 +251,6 @@ fn first_balanced_object(text: &str) -> Option<Value> {
     None
 }
 
-fn add_usage(total: &mut Option<Usage>, u: Option<Usage>) {
-    let Some(u) = u else { return };
-    let t = total.get_or_insert_with(Usage::default);
-    t.prompt_tokens += u.prompt_tokens;
-    t.completion_tokens += u.completion_tokens;
-    t.cached_tokens += u.cached_tokens;
-    t.cache_write_tokens += u.cache_write_tokens;
-    t.reasoning_tokens += u.reasoning_tokens;
-    t.estimated |= u.estimated;
-}
-
 /// amplify's `promptForData`: ask, check, retry once with the validation error, then extract
 /// from the text; the usage of every attempt is summed into the one outcome.
 pub async fn prompt_for_data(call: Call, st: Structured, cancel: CancellationToken) -> Outcome {
@@ -289,7 +278,7 @@ where
     let mut last_error = String::new();
     for attempt in 0..2 {
         let mut outcome = run(request.clone()).await;
-        add_usage(&mut usage, outcome.usage);
+        Usage::add_to(&mut usage, outcome.usage);
         warnings.append(&mut outcome.warnings);
         if let Some(e) = outcome.error {
             return failed(e, usage, warnings);

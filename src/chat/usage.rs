@@ -29,6 +29,18 @@ impl Usage {
     pub fn billed_input_tokens(&self) -> u64 {
         self.prompt_tokens.saturating_sub(self.cached_tokens)
     }
+
+    /// Adds one attempt's usage to a running total (several attempts, one bill).
+    pub fn add_to(total: &mut Option<Usage>, u: Option<Usage>) {
+        let Some(u) = u else { return };
+        let t = total.get_or_insert_with(Usage::default);
+        t.prompt_tokens += u.prompt_tokens;
+        t.completion_tokens += u.completion_tokens;
+        t.cached_tokens += u.cached_tokens;
+        t.cache_write_tokens += u.cache_write_tokens;
+        t.reasoning_tokens += u.reasoning_tokens;
+        t.estimated |= u.estimated;
+    }
 }
 
 impl Serialize for Usage {

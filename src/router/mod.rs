@@ -60,18 +60,6 @@ fn ended(error: Error, usage: Option<Usage>) -> Outcome {
     Outcome { completion: StreamAccumulator::default().into_completion(), usage, error: Some(error), warnings: vec![] }
 }
 
-fn add_usage(total: &mut Option<Usage>, u: Option<Usage>) {
-    if let Some(u) = u {
-        let t = total.get_or_insert_with(Usage::default);
-        t.prompt_tokens += u.prompt_tokens;
-        t.completion_tokens += u.completion_tokens;
-        t.cached_tokens += u.cached_tokens;
-        t.cache_write_tokens += u.cache_write_tokens;
-        t.reasoning_tokens += u.reasoning_tokens;
-        t.estimated |= u.estimated;
-    }
-}
-
 /// Exponential backoff with jitter from `base` (0.5 s by default), capped at 8 s.
 fn backoff(attempt: u32, base: Duration) -> Duration {
     let base = if base.is_zero() { Duration::from_millis(500) } else { base };
@@ -274,7 +262,7 @@ impl Router {
             let result = self.try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut usage).await;
             match result {
                 Ok((mut o, latency, ttft, deployment_info)) => {
-                    add_usage(&mut usage, o.usage.take());
+                    Usage::add_to(&mut usage, o.usage.take());
                     o.usage = usage;
                     let cost = o.usage.map(|u| ledger::cost(&deployment_info, &u)).unwrap_or(0.0);
                     if let Some(u) = &o.usage {
@@ -403,7 +391,7 @@ impl Router {
                     return Ok((o, start.elapsed(), ttft, d.cfg.info.clone()));
                 }
                 Attempt::Failed(mut o) => {
-                    add_usage(usage, o.usage.take());
+                    Usage::add_to(usage, o.usage.take());
                     let e = o.error.take().unwrap_or_else(|| Error::new(ErrorKind::Internal, "failed without an error"));
                     self.metrics.error(group, &d.cfg.id, e.kind.code());
                     d.record_failure(&e, s.allowed_fails, s.cooldown_time, Instant::now());
