@@ -56,6 +56,13 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
+impl Outcome {
+    /// A call that ended in `error`, with whatever usage it incurred.
+    pub fn failed(error: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
+        Outcome { completion: StreamAccumulator::default().into_completion(), usage, error: Some(error), warnings }
+    }
+}
+
 /// Runs a call to its end, sending chunks (when `stream`) and then one `End`.
 pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
     let mut acc = StreamAccumulator::default();
@@ -281,8 +288,17 @@ async fn run_mock(
 
 /// Runs a call on the current runtime and returns its outcome (for Rust callers and tests).
 pub async fn run_to_end(call: Call, stream: bool, cancel: CancellationToken) -> (Vec<ChatChunk>, Outcome) {
+    collect(move |tx| run(call, stream, cancel, tx)).await
+}
+
+/// Spawns a job that reports through `Event`s and gathers its chunks and its one outcome.
+pub async fn collect<F, Fut>(job: F) -> (Vec<ChatChunk>, Outcome)
+where
+    F: FnOnce(mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let task = tokio::spawn(run(call, stream, cancel, tx));
+    let task = tokio::spawn(job(tx));
     let mut chunks = Vec::new();
     let mut end = None;
     while let Some(ev) = rx.recv().await {
@@ -292,11 +308,6 @@ pub async fn run_to_end(call: Call, stream: bool, cancel: CancellationToken) -> 
         }
     }
     let _ = task.await;
-    let outcome = end.unwrap_or_else(|| Outcome {
-        completion: StreamAccumulator::default().into_completion(),
-        usage: None,
-        error: Some(Error::new(ErrorKind::Internal, "call ended without an outcome")),
-        warnings: vec![],
-    });
+    let outcome = end.unwrap_or_else(|| Outcome::failed(Error::new(ErrorKind::Internal, "call ended without an outcome"), None, vec![]));
     (chunks, outcome)
 }

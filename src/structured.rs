@@ -328,7 +328,7 @@ fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, warnings: Ve
 }
 
 fn failed(e: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-    Outcome { completion: crate::chat::StreamAccumulator::default().into_completion(), usage, error: Some(e), warnings }
+    Outcome::failed(e, usage, warnings)
 }
 
 #[cfg(test)]

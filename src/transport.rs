@@ -60,9 +60,13 @@ fn timeout_error(what: &str, after: Duration, provider: &'static str) -> Error {
     Error::new(ErrorKind::Timeout, format!("{what} within {:.1} s", after.as_secs_f64())).with_provider(provider)
 }
 
-/// Exponential backoff with full jitter: 0.5 s, 1 s, 2 s... capped at 8 s.
-fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(500 * (1u64 << attempt.min(4)));
+/// The default first backoff step.
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+
+/// Exponential backoff with jitter: `base`, 2×, 4×... (at most 16×, capped at 8 s), each drawn
+/// from its upper half.
+pub fn backoff(attempt: u32, base: Duration) -> Duration {
+    let cap = base.saturating_mul(1 << attempt.min(4)).min(Duration::from_secs(8));
     cap.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
@@ -123,7 +127,7 @@ pub async fn send(
         if !err.retryable || attempt >= target.max_retries {
             return Err(err);
         }
-        let delay = err.retry_after.unwrap_or_else(|| backoff(attempt));
+        let delay = err.retry_after.unwrap_or_else(|| backoff(attempt, BACKOFF_BASE));
         if delay > MAX_RETRY_WAIT || Instant::now() + delay >= deadline {
             return Err(err);
         }
@@ -171,9 +175,9 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         for _ in 0..50 {
-            let b0 = backoff(0);
+            let b0 = backoff(0, BACKOFF_BASE);
             assert!(b0 >= Duration::from_millis(250) && b0 <= Duration::from_millis(500));
-            assert!(backoff(10) <= Duration::from_secs(8));
+            assert!(backoff(10, BACKOFF_BASE) <= Duration::from_secs(8));
         }
     }
 }

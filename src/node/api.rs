@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::handle::{CallHandle, Mode};
 use crate::amplify::{self, lines::datasources_line, AmplifyEncoder};
 use crate::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
-use crate::chat::{ChatRequest, StreamAccumulator};
+use crate::chat::ChatRequest;
 use crate::config;
 use crate::error::{Error, Result};
 
@@ -29,12 +29,7 @@ where
             napi::bindgen_prelude::spawn(job(cancel.clone(), tx));
         }
         Err(e) => {
-            let outcome = Outcome {
-                completion: StreamAccumulator::default().into_completion(),
-                usage: None,
-                error: Some(e),
-                warnings: vec![],
-            };
+            let outcome = Outcome::failed(e, None, vec![]);
             // The channel is new and empty: this cannot be full.
             let _ = tx.try_send(Event::End(Box::new(outcome)));
         }

@@ -116,12 +116,11 @@ impl Consumer {
                 Some(Event::End(o)) => end = Some(o),
                 // Every sender gone without an End: the call's task died (a panic).
                 None => {
-                    end = Some(Box::new(Outcome {
-                        completion: crate::chat::StreamAccumulator::default().into_completion(),
-                        usage: None,
-                        error: Some(Error::new(ErrorKind::Internal, "the call ended unexpectedly (internal error)")),
-                        warnings: vec![],
-                    }))
+                    end = Some(Box::new(Outcome::failed(
+                        Error::new(ErrorKind::Internal, "the call ended unexpectedly (internal error)"),
+                        None,
+                        vec![],
+                    )))
                 }
             }
         }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::{self, ResponseCache};
 use crate::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
-use crate::chat::{ChatChunk, ChatRequest, StreamAccumulator, Usage};
+use crate::chat::{ChatChunk, ChatRequest, Usage};
 use crate::error::{Error, ErrorKind, Result};
 use config::{RouterConfig, Settings};
 use deployment::{Deployment, Refusal};
@@ -57,14 +57,7 @@ enum Attempt {
 }
 
 fn ended(error: Error, usage: Option<Usage>) -> Outcome {
-    Outcome { completion: StreamAccumulator::default().into_completion(), usage, error: Some(error), warnings: vec![] }
-}
-
-/// Exponential backoff with jitter from `base` (0.5 s by default), capped at 8 s.
-fn backoff(attempt: u32, base: Duration) -> Duration {
-    let base = if base.is_zero() { Duration::from_millis(500) } else { base };
-    let d = base.saturating_mul(1 << attempt.min(4)).min(Duration::from_secs(8));
-    d.mul_f64(0.5 + fastrand::f64() * 0.5).max(base.min(d))
+    Outcome::failed(error, usage, vec![])
 }
 
 impl Router {
@@ -197,16 +190,7 @@ impl Router {
 
     /// Routes a request to its outcome without streaming (for callers that need the whole answer).
     pub async fn complete(self: Arc<Self>, rr: RouteRequest, cancel: CancellationToken) -> Outcome {
-        let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let task = tokio::spawn(self.run(rr, cancel, tx));
-        let mut end = None;
-        while let Some(ev) = rx.recv().await {
-            if let Event::End(o) = ev {
-                end = Some(*o);
-            }
-        }
-        let _ = task.await;
-        end.unwrap_or_else(|| ended(Error::new(ErrorKind::Internal, "the router ended without an outcome"), None))
+        call::collect(move |tx| self.run(rr, cancel, tx)).await.1
     }
 
     /// Routes a request to its end: one `Event::End` after any chunks, like `call::run`.
@@ -399,7 +383,9 @@ impl Router {
                     if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == s.num_retries {
                         return Err(e);
                     }
-                    let delay = e.retry_after.unwrap_or_else(|| backoff(attempt, s.retry_after)).max(s.retry_after);
+                    // Backoff from `retry_after` (0.5 s when unset), never below it.
+                    let base = if s.retry_after.is_zero() { crate::transport::BACKOFF_BASE } else { s.retry_after };
+                    let delay = e.retry_after.unwrap_or_else(|| crate::transport::backoff(attempt, base).max(base)).max(s.retry_after);
                     last = Some(e);
                     if Instant::now() + delay >= deadline {
                         break;
