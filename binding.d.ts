@@ -86,6 +86,9 @@ export interface RouterCheck {
   warnings: Array<string>
 }
 
+/** A LiteLLM proxy config's YAML text as JSON, parsed by the core (every front door shares it). */
+export declare function routerConfigFromYaml(text: string): YamlConfig
+
 /** Replaces the secrets the caller's provider returned (looked up before the environment). */
 export declare function setSecrets(secrets: Record<string, string>): void
 
@@ -103,3 +106,8 @@ export declare function startPromptForData(messagesJson: string, modelJson: stri
 
 /** Starts `stream()`: batches of `ChatCompletionChunk` JSON arrays. */
 export declare function startStream(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
+
+export interface YamlConfig {
+  json?: string
+  error?: JsErrorData
+}

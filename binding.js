@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.CallHandle = nativeBinding.CallHandle
 module.exports.RouterHandle = nativeBinding.RouterHandle
 module.exports.checkRouterConfig = nativeBinding.checkRouterConfig
+module.exports.routerConfigFromYaml = nativeBinding.routerConfigFromYaml
 module.exports.setSecrets = nativeBinding.setSecrets
 module.exports.setTimeouts = nativeBinding.setTimeouts
 module.exports.startAmplify = nativeBinding.startAmplify

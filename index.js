@@ -489,14 +489,15 @@ class Router {
   /** Reads a LiteLLM proxy config (YAML) from a file. */
   static fromYaml(path) {
     const fs = require('node:fs')
-    const yaml = require('js-yaml')
-    let config
+    let text
     try {
-      config = yaml.load(fs.readFileSync(path, 'utf8'))
+      text = fs.readFileSync(path, 'utf8')
     } catch (e) {
       throw invalid(`cannot read router config ${path}: ${e.message}`)
     }
-    return new Router(config)
+    const parsed = binding.routerConfigFromYaml(text)
+    if (parsed.error) throw new LlmuxError({ ...parsed.error, message: `router config ${path}: ${parsed.error.message}` })
+    return new Router(JSON.parse(parsed.json))
   }
 
   completion(request) {

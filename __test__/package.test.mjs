@@ -1,6 +1,10 @@
 // The package as a user gets it: `npm pack` makes a tarball that installs into a fresh ESM
 // project, with its platform package and no Rust and no network, and runs there. The binary
 // loads on Amazon Linux 2023: nothing in it needs a glibc newer than 2.34.
+//
+// The install is offline and must not depend on what the npm cache happens to hold: every
+// package the tarball needs at run time (its dependency closure, from the checkout's
+// node_modules) is packed and installed by file, so npm asks no registry for anything.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
@@ -11,6 +15,22 @@ import path from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } }).toString()
 const addon = fs.readdirSync(root).find((f) => /^llmux\.linux-x64-gnu\.node$/.test(f))
+
+/** The runtime dependency closure of the package, as paths in the checkout's node_modules. */
+function runtimeClosure() {
+  const seen = new Map()
+  const visit = (pkgJson) => {
+    for (const name of Object.keys({ ...pkgJson.dependencies, ...pkgJson.optionalDependencies })) {
+      if (seen.has(name) || name.startsWith('llmux-')) continue
+      const dir = path.join(root, 'node_modules', name)
+      assert.ok(fs.existsSync(dir), `runtime dependency ${name} is installed in the checkout`)
+      seen.set(name, dir)
+      visit(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')))
+    }
+  }
+  visit(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')))
+  return [...seen.values()]
+}
 
 test('the binary needs no glibc newer than 2.34 (Amazon Linux 2023) and is x86-64', { skip: addon ? false : 'no linux-x64-gnu addon built' }, () => {
   const bin = fs.readFileSync(path.join(root, addon))
@@ -38,7 +58,14 @@ test('npm pack installs into a fresh ESM project offline and runs there', { skip
     const app = path.join(work, 'app')
     fs.mkdirSync(app)
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
-    npm(['install', '--offline', '--no-package-lock', path.join(work, main), path.join(work, platTgz)], app)
+    const deps = runtimeClosure().map((dir) => path.join(work, npm(['pack', '--silent', '--pack-destination', work], dir).trim().split('\n').pop()))
+    // An empty cache of its own: nothing a developer's cache holds can make this pass.
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-npm-cache-'))
+    try {
+      npm(['install', '--offline', '--no-package-lock', '--cache', cache, path.join(work, main), path.join(work, platTgz), ...deps], app)
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true })
+    }
     fs.writeFileSync(
       path.join(app, 'main.js'),
       "import { completion, callLiteLLM } from 'llmux'\nimport { PassThrough } from 'node:stream'\n" +

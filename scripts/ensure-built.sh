@@ -3,12 +3,12 @@
 # One profile for the demo and the tests, so two cores build the tree once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x node_modules/.bin/napi ]; then
-  # npm ci refuses this lock file (npm drops optional platform packages of @napi-rs/lzma from it);
-  # npm install honours the same pinned versions.
-  npm install --no-audit --no-fund
+if [ ! -x node_modules/.bin/napi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # The lock file pins every package, the optional platform packages of the tooling included.
+  npm ci --no-audit --no-fund
 fi
 addon=$(ls llmux.*.node 2>/dev/null | head -n 1 || true)
-if [ -z "$addon" ] || [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$addon" -print -quit)" ]; then
-  npx napi build --platform --js binding.js --dts binding.d.ts
+if [ -z "$addon" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$addon" -print -quit)" ]; then
+  npx napi build --platform --manifest-path crates/llmux-node/Cargo.toml --package-json-path package.json \
+    --output-dir . --js binding.js --dts binding.d.ts
 fi

@@ -4,14 +4,14 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
-use llmux::amplify::AmplifyEncoder;
-use llmux::chat::{ChatChunk, ChatRequest, Delta};
-use llmux::providers::anthropic::AnthropicStream;
-use llmux::providers::bedrock::BedrockStream;
-use llmux::providers::gemini::GeminiStream;
-use llmux::providers::openai::OpenAiStream;
-use llmux::providers::StreamDecoder;
-use llmux::wire::SseFramer;
+use llmux_core::amplify::AmplifyEncoder;
+use llmux_core::chat::{ChatChunk, ChatRequest, Delta};
+use llmux_core::providers::anthropic::AnthropicStream;
+use llmux_core::providers::bedrock::BedrockStream;
+use llmux_core::providers::gemini::GeminiStream;
+use llmux_core::providers::openai::OpenAiStream;
+use llmux_core::providers::StreamDecoder;
+use llmux_core::wire::SseFramer;
 
 fn fixture(name: &str) -> Option<Vec<u8>> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name)).ok()
@@ -99,10 +99,11 @@ fn cache_key(c: &mut Criterion) {
         &serde_json::json!({"model": "gpt-4o", "messages": [
             {"role": "system", "content": "You are helpful.".repeat(20)},
             {"role": "user", "content": "What is the capital of France?"}
-        ], "temperature": 0.2}).to_string(),
+        ], "temperature": 0.2})
+        .to_string(),
     )
     .unwrap();
-    c.bench_function("cache_key sha256", |b| b.iter(|| black_box(llmux::cache::key(Some("alice"), &req))));
+    c.bench_function("cache_key sha256", |b| b.iter(|| black_box(llmux_core::cache::key(Some("alice"), &req))));
 }
 
 criterion_group!(hot_paths, sse_framing, decode, amplify_lines, cache_key);

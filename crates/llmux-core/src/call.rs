@@ -1,0 +1,313 @@
+//! One call from start to end: resolve the model, send, decode, and deliver events to a
+//! consumer through a bounded channel (so a slow consumer slows the upstream read, never
+//! memory). The call always ends with exactly one `Event::End`, which carries the usage the
+//! caller must record: reported by the provider, or estimated when the stream was cut short.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::{ChatChunk, ChatCompletion, ChatRequest, StreamAccumulator, Usage};
+use crate::error::{Error, ErrorKind, Result};
+use crate::providers::{self, mock, resolve, ProviderKind, Target};
+use crate::structured::{self, Structured};
+use crate::transport;
+
+/// Capacity of the event channel: enough to batch a fast stream, small enough to push back.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// A request resolved and ready to run.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub request: ChatRequest,
+    pub target: Target,
+    /// The model string the caller asked for, for usage records.
+    pub model_label: String,
+    /// A `json_schema` response format: how it is asked for, and the schema to check.
+    pub structured: Option<Structured>,
+}
+
+impl Call {
+    /// Parses and checks a request and resolves its model: every input error surfaces here,
+    /// before anything is sent.
+    pub fn prepare(mut request: ChatRequest) -> Result<Call> {
+        request.normalize_legacy_functions()?;
+        request.validate()?;
+        let target = resolve::resolve(&mut request)?;
+        let structured = structured::from_response_format(&mut request, &target)?;
+        Ok(Call { model_label: request.model.clone(), request, target, structured })
+    }
+}
+
+pub enum Event {
+    Chunk(ChatChunk),
+    End(Box<Outcome>),
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The whole answer (assembled from the stream when streamed).
+    pub completion: ChatCompletion,
+    /// What to bill: `None` only when the provider never accepted the request.
+    pub usage: Option<Usage>,
+    pub error: Option<Error>,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// A call that ended in `error`, with whatever usage it incurred.
+    pub fn failed(error: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
+        Outcome { completion: StreamAccumulator::default().into_completion(), usage, error: Some(error), warnings }
+    }
+}
+
+/// Runs a call to its end, sending chunks (when `stream`) and then one `End`.
+pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
+    let mut acc = StreamAccumulator::default();
+    let mut warnings = Vec::new();
+    let mut sent = false;
+    let result = if call.target.provider == ProviderKind::Mock {
+        run_mock(&mut call, stream, &cancel, &tx, &mut acc, &mut sent).await
+    } else {
+        run_http(&call, stream, &cancel, &tx, &mut acc, &mut warnings, &mut sent).await
+    };
+    // Decoders shared between providers (Azure speaks OpenAI's wire) name the provider called.
+    let result = result.map_err(|mut e| {
+        if e.kind != ErrorKind::Cancelled {
+            e.provider = Some(call.target.provider.name());
+        }
+        e
+    });
+    let (completion, usage, error) = match result {
+        Ok(Some(done)) => {
+            let usage = match done.usage {
+                Some(u) => Some(u),
+                None => Some(estimate_off_thread(&call, String::new(), &done).await),
+            };
+            (done, usage, None)
+        }
+        other => {
+            let error = other.err();
+            let generated = acc.generated_text();
+            let usage_reported = acc.usage;
+            let mut completion = std::mem::take(&mut acc).into_completion();
+            if completion.model.is_empty() {
+                completion.model.clone_from(&call.target.model);
+            }
+            let usage = match (error.is_some(), usage_reported) {
+                (false, Some(u)) => Some(u),
+                // A provider bills what it accepted; count it ourselves when it could not say.
+                _ if sent => Some(estimate_off_thread(&call, generated, &completion).await),
+                _ => None,
+            };
+            (completion, usage, error)
+        }
+    };
+    let mut completion = completion;
+    finish_completion(&call, &mut completion, &mut warnings);
+    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, error, warnings }))).await;
+}
+
+/// Last touches on the whole answer: structured output checked (and moved out of its forced
+/// tool call), and tool arguments that are not a JSON object flagged.
+fn finish_completion(call: &Call, done: &mut ChatCompletion, warnings: &mut Vec<String>) {
+    if let Some(st) = &call.structured {
+        structured::move_tool_output_to_content(done, st);
+        if let Some(c) = done.choices.first_mut() {
+            let text = c.message.content.as_deref().unwrap_or("").trim();
+            let checked = serde_json::from_str::<serde_json::Value>(text).map_err(|e| format!("not JSON: {e}")).and_then(|v| {
+                structured::compile(&st.schema, "schema").map_err(|e| e.message).and_then(|val| structured::check(&val, &v).map(|_| v))
+            });
+            match checked {
+                Ok(v) => c.message.parsed = Some(v),
+                Err(why) if !text.is_empty() => warnings.push(format!("the answer does not match the response schema: {why}")),
+                Err(_) => {}
+            }
+        }
+    }
+    for c in &mut done.choices {
+        for t in c.message.tool_calls.iter_mut().flatten() {
+            t.malformed_arguments =
+                !matches!(serde_json::from_str::<serde_json::Value>(&t.function.arguments), Ok(serde_json::Value::Object(_)));
+        }
+    }
+}
+
+/// With structured output through a forced tool, a stream shows the object as content.
+fn tool_output_as_content(st: &Option<Structured>, chunk: &mut ChatChunk) {
+    if !st.as_ref().is_some_and(|s| s.via_tool) {
+        return;
+    }
+    for c in &mut chunk.choices {
+        if let Some(calls) = c.delta.tool_calls.take() {
+            let args: String = calls.iter().filter_map(|t| t.function.as_ref()?.arguments.as_deref()).collect();
+            if !args.is_empty() {
+                c.delta.content.get_or_insert_with(String::new).push_str(&args);
+            }
+        }
+        if c.finish_reason == Some(crate::chat::FinishReason::ToolCalls) {
+            c.finish_reason = Some(crate::chat::FinishReason::Stop);
+        }
+    }
+}
+
+/// Counts tokens on the blocking pool: the tokenizer tables take a while to load the first
+/// time, and an async worker must never stall (it may be driving other connections' I/O).
+async fn estimate_off_thread(call: &Call, generated: String, done: &ChatCompletion) -> Usage {
+    let generated = if generated.is_empty() { generated_text(done) } else { generated };
+    let request = call.request.clone();
+    let model = call.target.model.clone();
+    tokio::task::spawn_blocking(move || crate::usage::estimate(&request, &model, &generated))
+        .await
+        .unwrap_or(Usage { estimated: true, ..Default::default() })
+}
+
+fn generated_text(done: &ChatCompletion) -> String {
+    let mut s = String::new();
+    for c in &done.choices {
+        s.push_str(c.message.reasoning_content.as_deref().unwrap_or(""));
+        s.push_str(c.message.content.as_deref().unwrap_or(""));
+        for t in c.message.tool_calls.iter().flatten() {
+            s.push_str(&t.function.name);
+            s.push_str(&t.function.arguments);
+        }
+    }
+    s
+}
+
+/// Delivers a chunk to the consumer; `false` when the consumer is gone.
+async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, chunk: ChatChunk) -> Result<bool> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(Error::cancelled()),
+        r = tx.send(Event::Chunk(chunk)) => Ok(r.is_ok()),
+    }
+}
+
+/// `Ok(Some)` a non-streamed answer; `Ok(None)` a stream ended normally (its state is in `acc`).
+async fn run_http(
+    call: &Call,
+    stream: bool,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Event>,
+    acc: &mut StreamAccumulator,
+    warnings: &mut Vec<String>,
+    sent: &mut bool,
+) -> Result<Option<ChatCompletion>> {
+    let adapter =
+        providers::adapter(call.target.provider).ok_or_else(|| Error::new(ErrorKind::Internal, "provider has no HTTP adapter"))?;
+    let built = adapter.build_request(&call.request, &call.target, stream)?;
+    warnings.extend(built.warnings);
+    let provider = call.target.provider.name();
+    let deadline = Instant::now() + call.target.timeouts.total;
+    let resp = match transport::send(adapter, &built.http, &call.target, cancel, deadline).await {
+        Ok(r) => r,
+        Err(e) => {
+            // Cancelled while waiting for the answer: the provider may already be generating.
+            *sent = e.kind == ErrorKind::Cancelled;
+            return Err(e);
+        }
+    };
+    *sent = true;
+    if !stream {
+        let body = transport::read_capped(resp, usize::MAX, cancel, deadline, provider).await?;
+        let mut done = adapter.parse_response(&body)?;
+        if done.model.is_empty() {
+            done.model.clone_from(&call.target.model);
+        }
+        return Ok(Some(done));
+    }
+    let mut decoder = adapter.stream_decoder(&call.target);
+    let mut resp = resp;
+    let mut out = Vec::with_capacity(16);
+    let idle = call.target.timeouts.idle;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                return Err(Error::new(ErrorKind::Timeout, "stream not complete before the deadline").with_provider(provider))
+            }
+            r = tokio::time::timeout(idle, resp.chunk()) => r,
+        };
+        let bytes = match next {
+            Err(_) => {
+                return Err(Error::new(ErrorKind::Timeout, format!("stream silent for {:.1} s", idle.as_secs_f64())).with_provider(provider))
+            }
+            Ok(Err(e)) => return Err(transport::network_error(&e, provider)),
+            Ok(Ok(None)) => {
+                decoder.finish(&mut out)?;
+                for mut c in out.drain(..) {
+                    tool_output_as_content(&call.structured, &mut c);
+                    acc.push(&c);
+                    if !deliver(tx, cancel, c).await? {
+                        return Err(Error::cancelled());
+                    }
+                }
+                return Ok(None);
+            }
+            Ok(Ok(Some(b))) => b,
+        };
+        decoder.feed(&bytes, &mut out)?;
+        for mut c in out.drain(..) {
+            tool_output_as_content(&call.structured, &mut c);
+            acc.push(&c);
+            if !deliver(tx, cancel, c).await? {
+                return Err(Error::cancelled());
+            }
+        }
+    }
+}
+
+async fn run_mock(
+    call: &mut Call,
+    stream: bool,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Event>,
+    acc: &mut StreamAccumulator,
+    sent: &mut bool,
+) -> Result<Option<ChatCompletion>> {
+    let plan = mock::plan(&mut call.request, &call.target)?;
+    *sent = true;
+    for mut c in plan.chunks {
+        tool_output_as_content(&call.structured, &mut c);
+        if !plan.delay.is_zero() {
+            transport::sleep_or_cancel(plan.delay, cancel).await?;
+        } else if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        acc.push(&c);
+        if stream && !deliver(tx, cancel, c).await? {
+            return Err(Error::cancelled());
+        }
+    }
+    Ok(None)
+}
+
+/// Runs a call on the current runtime and returns its outcome (for Rust callers and tests).
+pub async fn run_to_end(call: Call, stream: bool, cancel: CancellationToken) -> (Vec<ChatChunk>, Outcome) {
+    collect(move |tx| run(call, stream, cancel, tx)).await
+}
+
+/// Spawns a job that reports through `Event`s and gathers its chunks and its one outcome.
+pub async fn collect<F, Fut>(job: F) -> (Vec<ChatChunk>, Outcome)
+where
+    F: FnOnce(mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let task = tokio::spawn(job(tx));
+    let mut chunks = Vec::new();
+    let mut end = None;
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::Chunk(c) => chunks.push(c),
+            Event::End(o) => end = Some(*o),
+        }
+    }
+    let _ = task.await;
+    let outcome = end.unwrap_or_else(|| Outcome::failed(Error::new(ErrorKind::Internal, "call ended without an outcome"), None, vec![]));
+    (chunks, outcome)
+}

@@ -1,0 +1,293 @@
+//! Canonical request -> Anthropic Messages request body.
+//! System messages go to the top-level `system`; tool results become `tool_result` blocks in a
+//! user turn; consecutive turns of one role are merged, as the API requires alternation.
+
+use serde_json::{json, Map, Value};
+
+use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
+use crate::error::Result;
+use crate::providers::media::{parse_image_url, Image};
+use crate::providers::turns::push_merged;
+use crate::providers::{Built, HttpRequest, Target};
+
+/// Output budget when the caller sets none (the API requires `max_tokens`).
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// Fields of the Messages API that a caller may pass through as given.
+const PASSTHROUGH: &[&str] = &["top_k", "metadata", "thinking", "service_tier", "container", "context_management", "mcp_servers"];
+
+/// `reasoning_effort` -> thinking budget, as LiteLLM maps it.
+pub fn thinking_budget(effort: &str) -> Option<u32> {
+    match effort {
+        "minimal" | "low" => Some(1024),
+        "medium" => Some(2048),
+        "high" => Some(4096),
+        _ => None,
+    }
+}
+
+fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
+    let mut b = json!({"type": "text", "text": text});
+    if let Some(cc) = cache_control {
+        b["cache_control"] = cc.clone();
+    }
+    b
+}
+
+fn content_blocks(content: &Content) -> Result<Vec<Value>> {
+    match content {
+        Content::Text(t) if t.is_empty() => Ok(vec![]),
+        Content::Text(t) => Ok(vec![text_block(t, None)]),
+        Content::Parts(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts {
+                match p {
+                    ContentPart::Text { text, cache_control } => {
+                        if !text.is_empty() {
+                            out.push(text_block(text, cache_control.as_ref()));
+                        }
+                    }
+                    ContentPart::ImageUrl { image_url } => out.push(match parse_image_url(&image_url.url)? {
+                        Image::Inline { media_type, data } => {
+                            json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}})
+                        }
+                        Image::Url(url) => json!({"type": "image", "source": {"type": "url", "url": url}}),
+                    }),
+                    ContentPart::File { file } => out.push(json!({"type": "document", "source": file})),
+                    ContentPart::InputAudio { .. } => {
+                        return Err(crate::error::Error::invalid_request("Anthropic does not accept audio input"))
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Appends blocks as a turn of `role`, merging into the previous turn of the same role.
+fn assistant_blocks(m: &Message) -> Result<Vec<Value>> {
+    let mut blocks = Vec::new();
+    // Thinking blocks go first and unchanged: the API checks their signatures.
+    if let Some(Value::Array(tb)) = &m.thinking_blocks {
+        blocks.extend(tb.iter().filter(|b| b.get("type").is_some()).cloned());
+    }
+    if let Some(c) = &m.content {
+        blocks.extend(content_blocks(c)?);
+    }
+    for t in m.tool_calls.iter().flatten() {
+        let input = match serde_json::from_str::<Value>(&t.function.arguments) {
+            Ok(v @ Value::Object(_)) => v,
+            _ if t.function.arguments.trim().is_empty() => json!({}),
+            _ => json!({}),
+        };
+        blocks.push(json!({"type": "tool_use", "id": t.id, "name": t.function.name, "input": input}));
+    }
+    Ok(blocks)
+}
+
+/// The Messages body (without `stream`); also used by Claude on Vertex and Bedrock-invoke.
+pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
+    let mut system: Vec<Value> = Vec::new();
+    let mut messages: Vec<Value> = Vec::new();
+    for m in &req.messages {
+        match m.role {
+            Role::System | Role::Developer => {
+                if let Some(c) = &m.content {
+                    system.extend(content_blocks(c)?);
+                }
+            }
+            Role::User => {
+                push_merged(&mut messages, "user", "content", m.content.as_ref().map(content_blocks).transpose()?.unwrap_or_default())
+            }
+            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m)?),
+            Role::Tool | Role::Function => {
+                let content = match &m.content {
+                    Some(Content::Text(t)) => Value::String(t.clone()),
+                    Some(c @ Content::Parts(_)) => Value::Array(content_blocks(c)?),
+                    None => Value::String(String::new()),
+                };
+                let id = m.tool_call_id.clone().or_else(|| m.name.clone()).unwrap_or_default();
+                push_merged(&mut messages, "user", "content", vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})]);
+            }
+        }
+    }
+    let mut body = Map::new();
+    if let Some(model) = model {
+        body.insert("model".into(), json!(model));
+    }
+    let mut max_tokens = req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
+    if !system.is_empty() {
+        let plain = system.iter().all(|b| b.get("cache_control").is_none() && b["type"] == "text");
+        let value = if plain {
+            Value::String(system.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n\n"))
+        } else {
+            Value::Array(system)
+        };
+        body.insert("system".into(), value);
+    }
+    body.insert("messages".into(), Value::Array(messages));
+    let forced_tool = matches!(req.tool_choice, Some(ToolChoice::Required | ToolChoice::Function(_)));
+    let mut thinking = false;
+    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+        if forced_tool {
+            warnings.push("extended thinking cannot be combined with a forced tool_choice; thinking was not enabled".into());
+        } else {
+            if max_tokens <= budget {
+                // The budget is part of max_tokens: keep the caller's room for the answer itself.
+                max_tokens += budget;
+            }
+            body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
+            thinking = true;
+        }
+    }
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if let Some(t) = req.temperature {
+        if thinking && t != 1.0 {
+            warnings.push("temperature cannot be changed with extended thinking and was dropped".into());
+        } else {
+            body.insert("temperature".into(), json!(t));
+        }
+    }
+    if let Some(p) = req.top_p {
+        if !thinking {
+            body.insert("top_p".into(), json!(p));
+        }
+    }
+    if let Some(stop) = &req.stop {
+        body.insert("stop_sequences".into(), json!(stop.0));
+    }
+    if let Some(tools) = req.tools.as_ref().filter(|t| !t.is_empty()) {
+        let tools: Vec<Value> = tools
+            .iter()
+            .map(|t| {
+                let mut v = json!({
+                    "name": t.function.name,
+                    "input_schema": t.function.parameters.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                });
+                if let Some(d) = &t.function.description {
+                    v["description"] = json!(d);
+                }
+                if let Some(cc) = &t.cache_control {
+                    v["cache_control"] = cc.clone();
+                }
+                v
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+        let mut choice = match &req.tool_choice {
+            None | Some(ToolChoice::Auto) => json!({"type": "auto"}),
+            Some(ToolChoice::None) => json!({"type": "none"}),
+            Some(ToolChoice::Required) => json!({"type": "any"}),
+            Some(ToolChoice::Function(name)) => json!({"type": "tool", "name": name}),
+        };
+        if req.parallel_tool_calls == Some(false) {
+            choice["disable_parallel_tool_use"] = json!(true);
+        }
+        body.insert("tool_choice".into(), choice);
+    }
+    if let Some(user) = &req.user {
+        body.insert("metadata".into(), json!({"user_id": user}));
+    }
+    for (k, v) in &req.extra {
+        if PASSTHROUGH.contains(&k.as_str()) {
+            body.insert(k.clone(), v.clone());
+        } else {
+            warnings.push(format!("{k} is not a Messages API parameter and was dropped"));
+        }
+    }
+    for (k, what) in [
+        ("n", req.n.is_some()),
+        ("seed", req.seed.is_some()),
+        ("presence_penalty", req.presence_penalty.is_some()),
+        ("frequency_penalty", req.frequency_penalty.is_some()),
+        ("response_format", req.response_format.is_some()),
+    ] {
+        if what {
+            warnings.push(format!("{k} is not supported by Anthropic and was dropped"));
+        }
+    }
+    Ok(body)
+}
+
+pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    let mut warnings = Vec::new();
+    let mut body = build_body(req, Some(&target.model), &mut warnings)?;
+    if stream {
+        body.insert("stream".into(), json!(true));
+    }
+    let mut headers = vec![("content-type", "application/json".to_owned()), ("anthropic-version", super::API_VERSION.to_owned())];
+    if let Some(key) = &target.api_key {
+        headers.push(("x-api-key", key.clone()));
+    }
+    let body = serde_json::to_vec(&body).map_err(|e| crate::error::Error::invalid_request(e.to_string()))?;
+    Ok(Built {
+        http: HttpRequest { url: format!("{}/v1/messages", target.base_url.trim_end_matches('/')), headers, body: body.into() },
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::testing::target;
+    use crate::providers::ProviderKind;
+
+    #[test]
+    fn translation_of_a_full_request() {
+        let req = ChatRequest::from_json(&crate::providers::testing::FULL_REQUEST.to_string()).unwrap();
+        let built = build_request(&req, &target(ProviderKind::Anthropic, "claude-sonnet-4-5"), true).unwrap();
+        assert_eq!(built.http.url, "http://127.0.0.1:1/v1/messages");
+        assert!(built.http.headers.contains(&("anthropic-version", "2023-06-01".to_owned())));
+        assert!(built.http.headers.contains(&("x-api-key", "test-key".to_owned())));
+        let body: Value = serde_json::from_slice(&built.http.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "model": "claude-sonnet-4-5",
+                "system": "You are terse.",
+                "messages": [
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "What is in this image, and what's the weather in Paris?"},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+                    ]},
+                    {"role": "assistant", "content": [
+                        {"type": "thinking", "thinking": "Need weather.", "signature": "sig-1"},
+                        {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}
+                    ]},
+                    {"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": "call_1", "content": "{\"temp\":21}"}
+                    ]}
+                ],
+                "thinking": {"type": "enabled", "budget_tokens": 2048},
+                "max_tokens": 2548,
+                "stop_sequences": ["END"],
+                "tools": [
+                    {"name": "get_weather", "description": "Weather by city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                    {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}
+                ],
+                "tool_choice": {"type": "auto"},
+                "stream": true
+            })
+        );
+        assert!(built.warnings.iter().any(|w| w.contains("temperature")), "{:?}", built.warnings);
+    }
+
+    #[test]
+    fn consecutive_tool_results_share_one_user_turn_and_forced_tools_skip_thinking() {
+        let req = ChatRequest::from_json(r#"{"messages":[
+            {"role":"user","content":"hi"},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"b","type":"function","function":{"name":"g","arguments":""}}]},
+            {"role":"tool","tool_call_id":"a","content":"1"},{"role":"tool","tool_call_id":"b","content":"2"}],
+            "tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}],
+            "tool_choice":{"type":"function","function":{"name":"f"}},"reasoning_effort":"low","parallel_tool_calls":false}"#).unwrap();
+        let mut warnings = vec![];
+        let body = build_body(&req, None, &mut warnings).unwrap();
+        let msgs = body["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[2]["content"].as_array().unwrap().len(), 2);
+        assert_eq!(msgs[1]["content"][1]["input"], json!({}));
+        assert_eq!(body["tool_choice"], json!({"type": "tool", "name": "f", "disable_parallel_tool_use": true}));
+        assert!(body.get("thinking").is_none());
+        assert_eq!(warnings.len(), 1);
+    }
+}

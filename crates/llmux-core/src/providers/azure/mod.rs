@@ -1,0 +1,79 @@
+//! Azure OpenAI: OpenAI's wire with a deployment URL, an `api-version` and an `api-key` header.
+//! Reference: https://learn.microsoft.com/azure/ai-services/openai/reference
+//! Decoding is OpenAI's (Azure's empty-`choices` filter chunks are dropped there); a filtered
+//! answer ends with `finish_reason: "content_filter"`, a filtered prompt is a 400 `content_filter`.
+
+use super::openai;
+use super::{Adapter, Built, StreamDecoder, Target};
+use crate::chat::{ChatCompletion, ChatRequest};
+use crate::error::{Error, Result};
+
+/// The api-version the old amplify client used when the endpoint named none.
+pub const DEFAULT_API_VERSION: &str = "2024-02-15-preview";
+
+pub struct Azure;
+
+/// `stream_options` is accepted from api-version 2024-09-01-preview on; older versions reject it.
+pub fn supports_stream_usage(api_version: &str) -> bool {
+    !api_version.starts_with("20") || api_version >= "2024-09-01"
+}
+
+pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    let version = target.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
+    let stream_usage = stream && supports_stream_usage(version);
+    let mut built = openai::build_request_with(req, target, stream, stream_usage)?;
+    built.http.url =
+        format!("{}/openai/deployments/{}/chat/completions?api-version={}", target.base_url.trim_end_matches('/'), target.model, version);
+    built.http.headers.retain(|(k, _)| *k != "authorization");
+    if let Some(key) = &target.api_key {
+        built.http.headers.push(("api-key", key.clone()));
+    }
+    if stream && !stream_usage {
+        built.warnings.push(format!(
+            "api-version {version} cannot report usage in a stream; usage will be estimated (use 2024-09-01-preview or later)"
+        ));
+    }
+    Ok(built)
+}
+
+impl Adapter for Azure {
+    fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+        build_request(req, target, stream)
+    }
+
+    fn parse_response(&self, body: &[u8]) -> Result<ChatCompletion> {
+        openai::parse_response(body)
+    }
+
+    fn stream_decoder(&self, _target: &Target) -> Box<dyn StreamDecoder> {
+        Box::new(openai::OpenAiStream::default())
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        openai::map_error(status, headers, body).with_provider("azure")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::testing::target;
+    use crate::providers::ProviderKind;
+
+    #[test]
+    fn deployment_url_api_key_and_stream_usage_by_version() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":"hi"}]}"#).unwrap();
+        let mut t = target(ProviderKind::Azure, "gpt-4o");
+        let built = build_request(&req, &t, true).unwrap();
+        assert_eq!(built.http.url, "http://127.0.0.1:1/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21");
+        assert!(built.http.headers.contains(&("api-key", "test-key".to_owned())));
+        assert!(!built.http.headers.iter().any(|(k, _)| *k == "authorization"));
+        let body: serde_json::Value = serde_json::from_slice(&built.http.body).unwrap();
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        t.api_version = Some(DEFAULT_API_VERSION.to_owned());
+        let built = build_request(&req, &t, true).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&built.http.body).unwrap();
+        assert!(body.get("stream_options").is_none());
+        assert_eq!(built.warnings.len(), 1);
+    }
+}

@@ -1,0 +1,290 @@
+//! Canonical request -> Bedrock Converse body, URL and signature.
+//! Blank text blocks are left out (Bedrock rejects them); consecutive turns of one role are
+//! merged; tool results go in a user turn; a history with tool blocks carries a `toolConfig`.
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use serde_json::{json, Map, Value};
+
+use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
+use crate::error::{Error, Result};
+use crate::providers::anthropic::thinking_budget;
+use crate::providers::media::{image_format, parse_image_url, Image};
+use crate::providers::turns::push_merged;
+use crate::providers::{Built, HttpRequest, Target};
+
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// Percent-encodes a model id or ARN for the URL path (everything but unreserved characters).
+pub fn encode_model_id(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 8);
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn blocks_of(content: &Content) -> Result<Vec<Value>> {
+    match content {
+        Content::Text(t) if t.trim().is_empty() => Ok(vec![]),
+        Content::Text(t) => Ok(vec![json!({"text": t})]),
+        Content::Parts(parts) => {
+            let mut out = Vec::new();
+            for p in parts {
+                match p {
+                    ContentPart::Text { text, cache_control } => {
+                        if !text.trim().is_empty() {
+                            out.push(json!({"text": text}));
+                        }
+                        if cache_control.is_some() {
+                            out.push(json!({"cachePoint": {"type": "default"}}));
+                        }
+                    }
+                    ContentPart::ImageUrl { image_url } => match parse_image_url(&image_url.url)? {
+                        Image::Inline { media_type, data } => {
+                            out.push(json!({"image": {"format": image_format(media_type)?, "source": {"bytes": data}}}))
+                        }
+                        Image::Url(_) => return Err(Error::invalid_request("Bedrock takes images as data URLs (base64), not links")),
+                    },
+                    ContentPart::File { .. } | ContentPart::InputAudio { .. } => {
+                        return Err(Error::invalid_request("Bedrock Converse: file and audio parts are not supported"))
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn assistant_blocks(m: &Message, used_tools: &mut BTreeSet<String>) -> Result<Vec<Value>> {
+    let mut blocks = Vec::new();
+    if let Some(Value::Array(tb)) = &m.thinking_blocks {
+        for b in tb {
+            match b.get("type").and_then(Value::as_str) {
+                Some("thinking") => blocks.push(json!({"reasoningContent": {"reasoningText": {
+                    "text": b.get("thinking").cloned().unwrap_or(Value::Null),
+                    "signature": b.get("signature").cloned().unwrap_or(Value::Null)}}})),
+                Some("redacted_thinking") => {
+                    blocks.push(json!({"reasoningContent": {"redactedContent": b.get("data").cloned().unwrap_or(Value::Null)}}))
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(c) = &m.content {
+        blocks.extend(blocks_of(c)?);
+    }
+    for t in m.tool_calls.iter().flatten() {
+        let input = serde_json::from_str::<Value>(&t.function.arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+        used_tools.insert(t.function.name.clone());
+        blocks.push(json!({"toolUse": {"toolUseId": t.id, "name": t.function.name, "input": input}}));
+    }
+    Ok(blocks)
+}
+
+fn is_claude(model: &str) -> bool {
+    model.contains("anthropic") || model.contains("claude")
+}
+
+pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
+    let mut system = Vec::new();
+    let mut messages = Vec::new();
+    let mut used_tools = BTreeSet::new();
+    for m in &req.messages {
+        match m.role {
+            Role::System | Role::Developer => {
+                if let Some(c) = &m.content {
+                    system.extend(blocks_of(c)?);
+                }
+            }
+            Role::User => push_merged(&mut messages, "user", "content", m.content.as_ref().map(blocks_of).transpose()?.unwrap_or_default()),
+            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m, &mut used_tools)?),
+            Role::Tool | Role::Function => {
+                let text = m.content.as_ref().map(|c| c.text().into_owned()).unwrap_or_default();
+                let content = match serde_json::from_str::<Value>(&text) {
+                    Ok(v @ Value::Object(_)) => json!([{"json": v}]),
+                    _ => json!([{"text": if text.is_empty() { " ".to_owned() } else { text }}]),
+                };
+                let id = m.tool_call_id.clone().unwrap_or_default();
+                push_merged(
+                    &mut messages,
+                    "user",
+                    "content",
+                    vec![json!({"toolResult": {"toolUseId": id, "content": content, "status": "success"}})],
+                );
+            }
+        }
+    }
+    let mut body = Map::new();
+    body.insert("messages".into(), Value::Array(messages));
+    if !system.is_empty() {
+        body.insert("system".into(), Value::Array(system));
+    }
+    let forced = matches!(req.tool_choice, Some(ToolChoice::Required | ToolChoice::Function(_)));
+    let mut max_tokens = req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
+    let mut thinking = false;
+    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+        if !is_claude(model) {
+            warnings.push(format!("reasoning_effort is only mapped for Claude on Bedrock; ignored for {model}"));
+        } else if forced {
+            warnings.push("extended thinking cannot be combined with a forced tool_choice; thinking was not enabled".into());
+        } else {
+            if max_tokens <= budget {
+                max_tokens += budget;
+            }
+            body.insert("additionalModelRequestFields".into(), json!({"thinking": {"type": "enabled", "budget_tokens": budget}}));
+            thinking = true;
+        }
+    }
+    let mut inference = Map::new();
+    inference.insert("maxTokens".into(), json!(max_tokens));
+    if let Some(t) = req.temperature {
+        if thinking && t != 1.0 {
+            warnings.push("temperature cannot be changed with extended thinking and was dropped".into());
+        } else {
+            inference.insert("temperature".into(), json!(t));
+        }
+    }
+    if let Some(p) = req.top_p.filter(|_| !thinking) {
+        inference.insert("topP".into(), json!(p));
+    }
+    if let Some(s) = &req.stop {
+        inference.insert("stopSequences".into(), json!(s.0));
+    }
+    body.insert("inferenceConfig".into(), Value::Object(inference));
+    let declared: Vec<Value> = req
+        .tools
+        .iter()
+        .flatten()
+        .map(|t| {
+            let mut spec = json!({
+                "name": t.function.name,
+                "inputSchema": {"json": t.function.parameters.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}}))},
+            });
+            if let Some(d) = &t.function.description {
+                spec["description"] = json!(d);
+            }
+            json!({"toolSpec": spec})
+        })
+        .collect();
+    let has_tool_history = req.messages.iter().any(|m| m.role == Role::Tool || m.tool_calls.as_ref().is_some_and(|t| !t.is_empty()));
+    if !declared.is_empty() && req.tool_choice != Some(ToolChoice::None) {
+        let mut config = json!({"tools": declared});
+        match &req.tool_choice {
+            Some(ToolChoice::Required) => config["toolChoice"] = json!({"any": {}}),
+            Some(ToolChoice::Function(n)) => config["toolChoice"] = json!({"tool": {"name": n}}),
+            _ => config["toolChoice"] = json!({"auto": {}}),
+        }
+        body.insert("toolConfig".into(), config);
+    } else if has_tool_history {
+        // Bedrock refuses tool blocks in the history without a toolConfig: declare the tools
+        // the history used (or were declared) with a permissive schema.
+        let tools: Vec<Value> = if declared.is_empty() {
+            used_tools
+                .iter()
+                .map(|n| json!({"toolSpec": {"name": n, "inputSchema": {"json": {"type": "object", "properties": {}}}}}))
+                .collect()
+        } else {
+            declared
+        };
+        if !tools.is_empty() {
+            body.insert("toolConfig".into(), json!({"tools": tools}));
+        }
+    }
+    for k in req.extra.keys() {
+        warnings.push(format!("{k} is not a Converse parameter and was dropped"));
+    }
+    Ok(body)
+}
+
+pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    let mut warnings = Vec::new();
+    let body = build_body(req, &target.model, &mut warnings)?;
+    let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_request(e.to_string()))?;
+    let op = if stream { "converse-stream" } else { "converse" };
+    let url = format!("{}/model/{}/{}", target.base_url.trim_end_matches('/'), encode_model_id(&target.model), op);
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    if let Some(creds) = &target.aws {
+        let region = target.region.as_deref().unwrap_or("us-east-1");
+        for (k, v) in super::sign::sigv4_headers(&url, &body, "application/json", creds, region, SystemTime::now())? {
+            let name = match k.as_str() {
+                "authorization" => "authorization",
+                "x-amz-date" => "x-amz-date",
+                "x-amz-security-token" => "x-amz-security-token",
+                "x-amz-content-sha256" => "x-amz-content-sha256",
+                _ => continue,
+            };
+            headers.push((name, v));
+        }
+    } else if let Some(key) = &target.api_key {
+        headers.push(("authorization", format!("Bearer {key}")));
+    }
+    Ok(Built { http: HttpRequest { url, headers, body: body.into() }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::testing::{target, FULL_REQUEST};
+    use crate::providers::ProviderKind;
+
+    #[test]
+    fn translation_of_a_full_request() {
+        let req = ChatRequest::from_json(&FULL_REQUEST.to_string()).unwrap();
+        let t = target(ProviderKind::Bedrock, "us.anthropic.claude-3-7-sonnet-20250219-v1:0");
+        let built = build_request(&req, &t, true).unwrap();
+        assert_eq!(built.http.url, "http://127.0.0.1:1/model/us.anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse-stream");
+        let names: Vec<&str> = built.http.headers.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["content-type", "x-amz-date", "authorization", "x-amz-security-token"]);
+        let body: Value = serde_json::from_slice(&built.http.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "messages": [
+                    {"role": "user", "content": [
+                        {"text": "What is in this image, and what's the weather in Paris?"},
+                        {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}
+                    ]},
+                    {"role": "assistant", "content": [
+                        {"reasoningContent": {"reasoningText": {"text": "Need weather.", "signature": "sig-1"}}},
+                        {"toolUse": {"toolUseId": "call_1", "name": "get_weather", "input": {"city": "Paris"}}}
+                    ]},
+                    {"role": "user", "content": [
+                        {"toolResult": {"toolUseId": "call_1", "content": [{"json": {"temp": 21}}], "status": "success"}}
+                    ]}
+                ],
+                "system": [{"text": "You are terse."}],
+                "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 2048}},
+                "inferenceConfig": {"maxTokens": 2548, "stopSequences": ["END"]},
+                "toolConfig": {"tools": [
+                    {"toolSpec": {"name": "get_weather", "description": "Weather by city",
+                      "inputSchema": {"json": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}},
+                    {"toolSpec": {"name": "get_time", "inputSchema": {"json": {"type": "object", "properties": {}}}}}
+                ], "toolChoice": {"auto": {}}}
+            })
+        );
+    }
+
+    #[test]
+    fn tool_history_without_tools_still_gets_a_tool_config_and_blank_text_is_dropped() {
+        let req = ChatRequest::from_json(
+            r#"{"messages":[{"role":"user","content":"  "},{"role":"user","content":"hi"},
+            {"role":"assistant","content":"","tool_calls":[{"id":"t1","type":"function","function":{"name":"lookup","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"t1","content":"42"}]}"#,
+        )
+        .unwrap();
+        let body = build_body(&req, "amazon.nova-pro-v1:0", &mut vec![]).unwrap();
+        assert_eq!(body["messages"][0]["content"], json!([{"text": "hi"}]));
+        assert_eq!(body["toolConfig"]["tools"][0]["toolSpec"]["name"], "lookup");
+        assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "42"}]));
+        assert_eq!(
+            encode_model_id("arn:aws:bedrock:us-east-1:1:inference-profile/x"),
+            "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! Canonical request -> Gemini `generateContent` body. Roles become user/model, system messages
+//! `systemInstruction`, tool results `functionResponse` parts (named after the call they answer),
+//! and `reasoning_effort` a `thinkingConfig` budget with thoughts included.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::chat::{ChatRequest, Content, ContentPart, Role, ToolChoice};
+use crate::error::{Error, Result};
+use crate::providers::anthropic::thinking_budget;
+use crate::providers::media::{parse_image_url, Image};
+use crate::providers::turns::push_merged;
+use crate::providers::{Built, HttpRequest, ProviderKind, Target};
+
+/// Gemini function calls have no ids; ours carry the call's thought signature after this
+/// separator, so a caller that echoes the id back returns the signature Gemini requires.
+pub const THOUGHT_SEPARATOR: &str = "__thought__";
+
+/// JSON Schema keywords Gemini's schema subset rejects.
+const UNSUPPORTED_SCHEMA_KEYS: &[&str] = &["additionalProperties", "$schema", "$id", "$comment", "strict", "examples"];
+
+/// Removes the keywords Gemini rejects, at every depth.
+pub fn sanitize_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !UNSUPPORTED_SCHEMA_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| {
+                    // Under `properties` the keys are property names, not keywords.
+                    let v = if k == "properties" {
+                        match v {
+                            Value::Object(props) => Value::Object(props.iter().map(|(pk, pv)| (pk.clone(), sanitize_schema(pv))).collect()),
+                            other => other.clone(),
+                        }
+                    } else {
+                        sanitize_schema(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(sanitize_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+fn parts_of(content: &Content) -> Result<Vec<Value>> {
+    match content {
+        Content::Text(t) if t.is_empty() => Ok(vec![]),
+        Content::Text(t) => Ok(vec![json!({"text": t})]),
+        Content::Parts(parts) => parts
+            .iter()
+            .filter(|p| !matches!(p, ContentPart::Text { text, .. } if text.is_empty()))
+            .map(|p| match p {
+                ContentPart::Text { text, .. } => Ok(json!({"text": text})),
+                ContentPart::ImageUrl { image_url } => Ok(match parse_image_url(&image_url.url)? {
+                    Image::Inline { media_type, data } => json!({"inlineData": {"mimeType": media_type, "data": data}}),
+                    Image::Url(url) => json!({"fileData": {"fileUri": url}}),
+                }),
+                ContentPart::InputAudio { input_audio } => Ok(json!({"inlineData": {
+                    "mimeType": format!("audio/{}", input_audio.get("format").and_then(Value::as_str).unwrap_or("wav")),
+                    "data": input_audio.get("data").cloned().unwrap_or(Value::Null)}})),
+                ContentPart::File { file } => Ok(json!({"fileData": file})),
+            })
+            .collect(),
+    }
+}
+
+pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
+    let mut system = Vec::new();
+    let mut contents = Vec::new();
+    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    for m in &req.messages {
+        match m.role {
+            Role::System | Role::Developer => {
+                if let Some(c) = &m.content {
+                    system.extend(parts_of(c)?);
+                }
+            }
+            Role::User => push_merged(&mut contents, "user", "parts", m.content.as_ref().map(parts_of).transpose()?.unwrap_or_default()),
+            Role::Assistant => {
+                let mut parts = m.content.as_ref().map(parts_of).transpose()?.unwrap_or_default();
+                for t in m.tool_calls.iter().flatten() {
+                    call_names.insert(&t.id, &t.function.name);
+                    let args =
+                        serde_json::from_str::<Value>(&t.function.arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+                    let mut part = json!({"functionCall": {"name": t.function.name, "args": args}});
+                    if let Some((_, sig)) = t.id.split_once(THOUGHT_SEPARATOR) {
+                        part["thoughtSignature"] = json!(sig);
+                    }
+                    parts.push(part);
+                }
+                push_merged(&mut contents, "model", "parts", parts);
+            }
+            Role::Tool | Role::Function => {
+                let id = m.tool_call_id.as_deref().unwrap_or("");
+                let name = call_names
+                    .get(id)
+                    .copied()
+                    .or(m.name.as_deref())
+                    .ok_or_else(|| Error::invalid_request(format!("tool message for \"{id}\" answers no earlier tool call")))?;
+                let text = m.content.as_ref().map(|c| c.text().into_owned()).unwrap_or_default();
+                // `response` must be an object: a JSON object answer is used as is, anything else wrapped.
+                let response = match serde_json::from_str::<Value>(&text) {
+                    Ok(v @ Value::Object(_)) => v,
+                    _ => json!({"content": text}),
+                };
+                push_merged(&mut contents, "user", "parts", vec![json!({"functionResponse": {"name": name, "response": response}})]);
+            }
+        }
+    }
+    let mut body = Map::new();
+    body.insert("contents".into(), Value::Array(contents));
+    if !system.is_empty() {
+        body.insert("systemInstruction".into(), json!({"parts": system}));
+    }
+    if let Some(tools) = req.tools.as_ref().filter(|t| !t.is_empty()) {
+        let decls: Vec<Value> = tools
+            .iter()
+            .map(|t| {
+                let mut d = json!({"name": t.function.name});
+                if let Some(desc) = &t.function.description {
+                    d["description"] = json!(desc);
+                }
+                if let Some(p) = &t.function.parameters {
+                    d["parameters"] = sanitize_schema(p);
+                }
+                d
+            })
+            .collect();
+        body.insert("tools".into(), json!([{"functionDeclarations": decls}]));
+        let config = match &req.tool_choice {
+            None | Some(ToolChoice::Auto) => None,
+            Some(ToolChoice::None) => Some(json!({"mode": "NONE"})),
+            Some(ToolChoice::Required) => Some(json!({"mode": "ANY"})),
+            Some(ToolChoice::Function(n)) => Some(json!({"mode": "ANY", "allowedFunctionNames": [n]})),
+        };
+        if let Some(c) = config {
+            body.insert("toolConfig".into(), json!({"functionCallingConfig": c}));
+        }
+    }
+    let mut gen = Map::new();
+    if let Some(m) = req.max_completion_tokens.or(req.max_tokens) {
+        gen.insert("maxOutputTokens".into(), json!(m));
+    }
+    if let Some(t) = req.temperature {
+        gen.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = req.top_p {
+        gen.insert("topP".into(), json!(p));
+    }
+    if let Some(s) = &req.stop {
+        gen.insert("stopSequences".into(), json!(s.0));
+    }
+    if let Some(seed) = req.seed {
+        gen.insert("seed".into(), json!(seed));
+    }
+    if let Some(n) = req.n {
+        gen.insert("candidateCount".into(), json!(n));
+    }
+    if let Some(rf) = &req.response_format {
+        match rf.get("type").and_then(Value::as_str) {
+            Some("json_object") => {
+                gen.insert("responseMimeType".into(), json!("application/json"));
+            }
+            Some("json_schema") => {
+                gen.insert("responseMimeType".into(), json!("application/json"));
+                if let Some(schema) = rf.get("json_schema").and_then(|j| j.get("schema")) {
+                    gen.insert("responseSchema".into(), sanitize_schema(schema));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+        gen.insert("thinkingConfig".into(), json!({"thinkingBudget": budget, "includeThoughts": true}));
+    }
+    if !gen.is_empty() {
+        body.insert("generationConfig".into(), Value::Object(gen));
+    }
+    for k in req.extra.keys() {
+        warnings.push(format!("{k} is not a Gemini parameter and was dropped"));
+    }
+    Ok(body)
+}
+
+pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    let mut warnings = Vec::new();
+    let body = build_body(req, &mut warnings)?;
+    let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
+    let url = format!("{}/{}:{}", target.base_url.trim_end_matches('/'), target.model, method);
+    let mut headers = vec![("content-type", "application/json".to_owned())];
+    if let Some(key) = &target.api_key {
+        match target.provider {
+            ProviderKind::Vertex => headers.push(("authorization", format!("Bearer {key}"))),
+            _ => headers.push(("x-goog-api-key", key.clone())),
+        }
+    }
+    let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_request(e.to_string()))?;
+    Ok(Built { http: HttpRequest { url, headers, body: body.into() }, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::testing::{target, FULL_REQUEST};
+
+    #[test]
+    fn translation_of_a_full_request() {
+        let req = ChatRequest::from_json(&FULL_REQUEST.to_string()).unwrap();
+        let mut t = target(ProviderKind::Gemini, "gemini-2.5-flash");
+        t.base_url = "http://127.0.0.1:1/v1beta/models".into();
+        let built = build_request(&req, &t, true).unwrap();
+        assert_eq!(built.http.url, "http://127.0.0.1:1/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+        assert!(built.http.headers.contains(&("x-goog-api-key", "test-key".to_owned())));
+        let body: Value = serde_json::from_slice(&built.http.body).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "contents": [
+                    {"role": "user", "parts": [
+                        {"text": "What is in this image, and what's the weather in Paris?"},
+                        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}
+                    ]},
+                    {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]},
+                    {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp": 21}}}]}
+                ],
+                "systemInstruction": {"parts": [{"text": "You are terse."}]},
+                "tools": [{"functionDeclarations": [
+                    {"name": "get_weather", "description": "Weather by city",
+                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                    {"name": "get_time"}
+                ]}],
+                "generationConfig": {
+                    "maxOutputTokens": 500, "temperature": 0.5, "stopSequences": ["END"],
+                    "thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": true}
+                }
+            })
+        );
+        t.provider = ProviderKind::Vertex;
+        let built = build_request(&req, &t, false).unwrap();
+        assert!(built.http.url.ends_with("/gemini-2.5-flash:generateContent"));
+        assert!(built.http.headers.contains(&("authorization", "Bearer test-key".to_owned())));
+    }
+
+    #[test]
+    fn thought_signatures_ride_in_tool_call_ids_and_schemas_are_sanitized() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":"x"},
+            {"role":"assistant","content":null,"tool_calls":[{"id":"call_1__thought__SIG","type":"function","function":{"name":"f","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"call_1__thought__SIG","content":"plain text"}],
+            "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","additionalProperties":false,
+              "properties":{"additionalProperties":{"type":"string","additionalProperties":false}}}}}],
+            "tool_choice":"required"}"#).unwrap();
+        let body = build_body(&req, &mut vec![]).unwrap();
+        assert_eq!(body["contents"][1]["parts"][0]["thoughtSignature"], "SIG");
+        assert_eq!(body["contents"][2]["parts"][0]["functionResponse"]["response"], json!({"content": "plain text"}));
+        assert_eq!(
+            body["tools"][0]["functionDeclarations"][0]["parameters"],
+            json!({"type": "object", "properties": {"additionalProperties": {"type": "string"}}})
+        );
+        assert_eq!(body["toolConfig"], json!({"functionCallingConfig": {"mode": "ANY"}}));
+    }
+}

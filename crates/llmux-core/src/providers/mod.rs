@@ -1,0 +1,210 @@
+//! Providers: pure translation between the canonical chat model and each provider's wire
+//! format. Each adapter builds an HTTP request and decodes a body or a byte stream; transport,
+//! retries and cancellation are shared (`transport.rs`, `call.rs`).
+
+pub mod anthropic;
+pub mod azure;
+pub mod bedrock;
+pub mod gemini;
+pub mod media;
+pub mod mock;
+pub mod openai;
+pub mod resolve;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod turns;
+
+use std::time::Duration;
+
+use crate::chat::{ChatChunk, ChatCompletion, ChatRequest};
+use crate::config::Timeouts;
+use crate::error::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    OpenAi,
+    Azure,
+    Anthropic,
+    Bedrock,
+    Gemini,
+    Vertex,
+    Mock,
+}
+
+impl ProviderKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Bedrock => "bedrock",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex_ai",
+            ProviderKind::Mock => "mock",
+        }
+    }
+}
+
+/// AWS credentials for SigV4; `Debug` never shows the secrets.
+#[derive(Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+/// Where and how one request is sent: the resolved deployment.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub provider: ProviderKind,
+    /// The model id as the provider knows it (no `openai/` prefix).
+    pub model: String,
+    pub base_url: String,
+    pub api_key: Option<String>,
+    /// Headers the caller asked for (`extra_headers`), sent as given.
+    pub extra_headers: Vec<(String, String)>,
+    pub timeouts: Timeouts,
+    /// Retries of a retryable failure before any response byte was used.
+    pub max_retries: u32,
+    /// Azure OpenAI `api-version`.
+    pub api_version: Option<String>,
+    /// AWS region (Bedrock).
+    pub region: Option<String>,
+    /// SigV4 credentials (Bedrock); absent when a Bedrock API key is used instead.
+    pub aws: Option<AwsCredentials>,
+}
+
+/// A request ready for the transport: plain data, no client attached.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: bytes::Bytes,
+}
+
+/// What `build_request` returns: the request and the settings it had to drop, said aloud.
+#[derive(Debug)]
+pub struct Built {
+    pub http: HttpRequest,
+    pub warnings: Vec<String>,
+}
+
+/// Incremental decoder of one streamed response: bytes in, canonical chunks out.
+pub trait StreamDecoder: Send {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// The body ended; an error if the stream was cut short.
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+}
+
+/// A provider's decoding step for one server-sent event, with the state it keeps between events.
+pub trait SseEvents: Default + Send {
+    fn decode(&mut self, ev: crate::wire::SseEvent<'_>, out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// The body ended: last chunks, or an error when the stream was cut short.
+    fn end(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+}
+
+/// Any SSE provider's stream decoder: our framer feeding the provider's per-event step.
+#[derive(Default)]
+pub struct SseStream<S> {
+    framer: crate::wire::SseFramer,
+    state: S,
+}
+
+impl<S: SseEvents> StreamDecoder for SseStream<S> {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.push(bytes, |ev| st.decode(ev, out))
+    }
+
+    fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
+        let st = &mut self.state;
+        self.framer.finish(|ev| st.decode(ev, out))?;
+        self.state.end(out)
+    }
+}
+
+/// The verbs every HTTP provider implements.
+pub trait Adapter: Sync {
+    fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built>;
+    fn parse_response(&self, body: &[u8]) -> Result<ChatCompletion>;
+    fn stream_decoder(&self, target: &Target) -> Box<dyn StreamDecoder>;
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error;
+}
+
+/// The adapter of an HTTP provider; `None` for providers answered in-process.
+pub fn adapter(kind: ProviderKind) -> Option<&'static dyn Adapter> {
+    match kind {
+        ProviderKind::OpenAi => Some(&openai::OpenAi),
+        ProviderKind::Azure => Some(&azure::Azure),
+        ProviderKind::Anthropic => Some(&anthropic::Anthropic),
+        ProviderKind::Bedrock => Some(&bedrock::Bedrock),
+        ProviderKind::Gemini | ProviderKind::Vertex => Some(&gemini::Gemini),
+        ProviderKind::Mock => None,
+    }
+}
+
+/// `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date), whichever is present.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok()) {
+        if ms.is_finite() && ms >= 0.0 {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+    let v = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = httpdate_to_unix(v)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(when.saturating_sub(now)))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers send now.
+fn httpdate_to_unix(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u64 = parts[1].parse().ok()?;
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| *m == parts[2])?
+        as u64
+        + 1;
+    let year: u64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 {
+        return None;
+    }
+    // Days from civil date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn retry_after_reads_ms_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", HeaderValue::from_static("150.5"));
+        assert_eq!(retry_after(&h), Some(Duration::from_micros(150_500)));
+        assert_eq!(httpdate_to_unix("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+}

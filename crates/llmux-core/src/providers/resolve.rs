@@ -1,0 +1,378 @@
+//! Model strings (`openai/gpt-4o`, `mock/echo`, LiteLLM style) -> the provider and deployment
+//! to call, with keys and base URLs from the call's options, the secrets, or the environment.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{anthropic, azure, gemini, openai, AwsCredentials, ProviderKind, Target};
+use crate::chat::ChatRequest;
+use crate::config;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Bare model ids LiteLLM sends to OpenAI without a prefix.
+fn is_openai_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    id.starts_with("gpt") || id.starts_with("chatgpt") || (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit())
+}
+
+/// Splits `provider/model`; bare OpenAI ids count as `openai/`.
+pub fn split_model(model: &str) -> Result<(ProviderKind, &str)> {
+    let model = model.trim();
+    if model.is_empty() {
+        return Err(Error::invalid_request("model must be a non-empty string such as \"openai/gpt-4o\""));
+    }
+    let (prefix, rest) = match model.split_once('/') {
+        Some((p, r)) if !r.is_empty() => (p, r),
+        _ if is_openai_id(model) => return Ok((ProviderKind::OpenAi, model)),
+        _ => {
+            return Err(Error::invalid_request(format!(
+                "model \"{model}\" names no provider: use \"provider/model\", e.g. \"openai/gpt-4o\" or \"mock/echo\""
+            )))
+        }
+    };
+    match prefix {
+        "openai" => Ok((ProviderKind::OpenAi, rest)),
+        "azure" => Ok((ProviderKind::Azure, rest)),
+        "anthropic" => Ok((ProviderKind::Anthropic, rest)),
+        // LiteLLM's `bedrock/converse/<id>` names the same Converse route we always use.
+        "bedrock" => Ok((ProviderKind::Bedrock, rest.strip_prefix("converse/").unwrap_or(rest))),
+        "gemini" => Ok((ProviderKind::Gemini, rest)),
+        "vertex_ai" => Ok((ProviderKind::Vertex, rest)),
+        "mock" => Ok((ProviderKind::Mock, rest)),
+        p => Err(Error::invalid_request(format!(
+            "model \"{model}\": unknown provider \"{p}\" (known: openai, azure, anthropic, bedrock, gemini, vertex_ai, mock)"
+        ))),
+    }
+}
+
+fn string_option(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<String>> {
+    let mut found = None;
+    for k in keys {
+        match req.take_option(k) {
+            Some(Value::String(s)) => {
+                found.get_or_insert(s);
+            }
+            Some(_) => return Err(Error::invalid_request(format!("{k} must be a string"))),
+            None => {}
+        }
+    }
+    Ok(found)
+}
+
+fn number_option(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<f64>> {
+    let mut found = None;
+    for k in keys {
+        match req.take_option(k) {
+            Some(Value::Number(n)) => {
+                let v = n.as_f64().filter(|v| v.is_finite() && *v >= 0.0);
+                if v.is_none() {
+                    return Err(Error::invalid_request(format!("{k} must be a non-negative number")));
+                }
+                found = found.or(v);
+            }
+            Some(_) => return Err(Error::invalid_request(format!("{k} must be a number"))),
+            None => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Resolves `req.model`, taking llmux's call options (`api_key`, `api_base`/`base_url`,
+/// `timeout` in seconds, `max_retries`/`num_retries`, `extra_headers`) out of the request.
+pub fn resolve(req: &mut ChatRequest) -> Result<Target> {
+    let (provider, model) = split_model(&req.model)?;
+    let model = model.to_owned();
+    let api_key = string_option(req, &["api_key"])?;
+    let base = string_option(req, &["api_base", "base_url"])?;
+    let timeout = number_option(req, &["timeout"])?;
+    let retries = number_option(req, &["max_retries", "num_retries"])?;
+    let extra_headers = match req.take_option("extra_headers") {
+        None => vec![],
+        Some(Value::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(Error::invalid_request(format!("extra_headers.{k} must be a string"))),
+            })
+            .collect::<Result<_>>()?,
+        Some(_) => return Err(Error::invalid_request("extra_headers must be an object of strings")),
+    };
+    let mut timeouts = config::timeouts();
+    if let Some(t) = timeout {
+        let t = Duration::from_secs_f64(t);
+        timeouts.total = t;
+        timeouts.first_byte = timeouts.first_byte.min(t);
+        timeouts.idle = timeouts.idle.min(t);
+    }
+    let mut t = Target {
+        provider,
+        model,
+        base_url: String::new(),
+        api_key,
+        extra_headers,
+        timeouts,
+        max_retries: retries.map(|r| r.min(10.0) as u32).unwrap_or(2),
+        api_version: string_option(req, &["api_version"])?,
+        region: string_option(req, &["aws_region_name", "region"])?,
+        aws: None,
+    };
+    let aws_options = AwsOptions {
+        access_key_id: string_option(req, &["aws_access_key_id"])?,
+        secret_access_key: string_option(req, &["aws_secret_access_key"])?,
+        session_token: string_option(req, &["aws_session_token"])?,
+    };
+    let vertex = (string_option(req, &["vertex_project"])?, string_option(req, &["vertex_location"])?);
+    match provider {
+        ProviderKind::OpenAi => {
+            t.base_url = base
+                .or_else(|| config::secret("OPENAI_BASE_URL"))
+                .or_else(|| config::secret("OPENAI_API_BASE"))
+                .unwrap_or_else(|| openai::DEFAULT_BASE_URL.to_owned());
+            t.api_key = t.api_key.or_else(|| config::secret("OPENAI_API_KEY"));
+            if t.api_key.is_none() && t.base_url.trim_end_matches('/') == openai::DEFAULT_BASE_URL {
+                return Err(missing("OPENAI_API_KEY", provider));
+            }
+        }
+        ProviderKind::Azure => resolve_azure(&mut t, base)?,
+        ProviderKind::Anthropic => {
+            t.base_url = base
+                .or_else(|| config::secret("ANTHROPIC_BASE_URL"))
+                .or_else(|| config::secret("ANTHROPIC_API_BASE"))
+                .unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.to_owned());
+            t.api_key = t.api_key.or_else(|| config::secret("ANTHROPIC_API_KEY"));
+            if t.api_key.is_none() {
+                return Err(missing("ANTHROPIC_API_KEY", provider));
+            }
+        }
+        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, aws_options)?,
+        ProviderKind::Gemini => {
+            let root = base
+                .or_else(|| config::secret("GEMINI_BASE_URL"))
+                .or_else(|| config::secret("GEMINI_API_BASE"))
+                .unwrap_or_else(|| gemini::DEFAULT_BASE_URL.to_owned());
+            t.base_url = format!("{}/v1beta/models", root.trim_end_matches('/'));
+            t.api_key = t.api_key.or_else(|| config::secret("GEMINI_API_KEY")).or_else(|| config::secret("GOOGLE_API_KEY"));
+            if t.api_key.is_none() {
+                return Err(missing("GEMINI_API_KEY", provider));
+            }
+        }
+        ProviderKind::Vertex => {
+            let project =
+                vertex.0.or_else(|| config::secret("VERTEXAI_PROJECT")).or_else(|| config::secret("GOOGLE_CLOUD_PROJECT")).ok_or_else(
+                    || {
+                        Error::new(ErrorKind::Config, "Vertex AI needs a project: vertex_project or VERTEXAI_PROJECT")
+                            .with_provider("vertex_ai")
+                    },
+                )?;
+            let location = vertex
+                .1
+                .or_else(|| config::secret("VERTEXAI_LOCATION"))
+                .or_else(|| config::secret("GOOGLE_CLOUD_LOCATION"))
+                .unwrap_or_else(|| "us-central1".to_owned());
+            let root = base.or_else(|| config::secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| {
+                if location == "global" {
+                    "https://aiplatform.googleapis.com".to_owned()
+                } else {
+                    format!("https://{location}-aiplatform.googleapis.com")
+                }
+            });
+            t.base_url = format!("{}/v1/projects/{project}/locations/{location}/publishers/google/models", root.trim_end_matches('/'));
+            t.api_key = t.api_key.or_else(|| config::secret("VERTEXAI_ACCESS_TOKEN")).or_else(|| config::secret("GOOGLE_ACCESS_TOKEN"));
+            if t.api_key.is_none() {
+                return Err(missing("VERTEXAI_ACCESS_TOKEN (a bearer token)", provider));
+            }
+        }
+        ProviderKind::Mock => {}
+    }
+    Ok(t)
+}
+
+fn missing(what: &str, provider: ProviderKind) -> Error {
+    Error::new(ErrorKind::Auth, format!("{what} is not set (secrets provider, environment or call options)")).with_provider(provider.name())
+}
+
+struct AwsOptions {
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+}
+
+/// Region, endpoint and credentials, read at each request (a Lambda role's credentials rotate).
+fn resolve_bedrock(t: &mut Target, base: Option<String>, opts: AwsOptions) -> Result<()> {
+    let region = t
+        .region
+        .clone()
+        .or_else(|| config::secret("AWS_REGION"))
+        .or_else(|| config::secret("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    t.base_url = base
+        .or_else(|| config::secret("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
+        .or_else(|| config::secret("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"));
+    t.region = Some(region);
+    let key_id = opts.access_key_id.or_else(|| config::secret("AWS_ACCESS_KEY_ID"));
+    let secret = opts.secret_access_key.or_else(|| config::secret("AWS_SECRET_ACCESS_KEY"));
+    match (key_id, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            t.aws = Some(AwsCredentials {
+                access_key_id,
+                secret_access_key,
+                session_token: opts.session_token.or_else(|| config::secret("AWS_SESSION_TOKEN")),
+            });
+            t.api_key = None;
+        }
+        _ => {
+            // A Bedrock API key instead of SigV4.
+            t.api_key = t.api_key.take().or_else(|| config::secret("AWS_BEARER_TOKEN_BEDROCK"));
+            if t.api_key.is_none() {
+                return Err(missing("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK)", ProviderKind::Bedrock));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits an Azure URL into the resource root (before `/openai`) and its `api-version`.
+fn split_azure_url(url: &str) -> (String, Option<String>) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let root = path.find("/openai").map(|i| &path[..i]).unwrap_or(path).trim_end_matches('/').to_owned();
+    let version = query.split('&').find_map(|kv| kv.strip_prefix("api-version=")).map(str::to_owned);
+    (root, version)
+}
+
+/// amplify's endpoint list: `{"models": [{"<deployment>": {"endpoints": [{"url", "key"}]}}]}`,
+/// one endpoint chosen at random per request.
+fn amplify_endpoint(deployment: &str) -> Option<(String, String)> {
+    let raw = config::secret("LLM_ENDPOINTS")?;
+    let v: Value = serde_json::from_str(&raw).ok()?;
+    let lookup = match deployment {
+        "gpt-4-1106-Preview" | "gpt-4-1106-preview" => "gpt-4-turbo",
+        "gpt-35-1106" => "gpt-35-turbo",
+        other => other,
+    };
+    let endpoints = v.get("models")?.as_array()?.iter().find_map(|m| m.get(lookup))?.get("endpoints")?.as_array()?;
+    if endpoints.is_empty() {
+        return None;
+    }
+    let e = &endpoints[fastrand::usize(..endpoints.len())];
+    Some((e.get("url")?.as_str()?.to_owned(), e.get("key")?.as_str()?.to_owned()))
+}
+
+fn resolve_azure(t: &mut Target, base: Option<String>) -> Result<()> {
+    let mut url = base.or_else(|| config::secret("AZURE_OPENAI_ENDPOINT")).or_else(|| config::secret("AZURE_API_BASE"));
+    if url.is_none() {
+        if let Some((u, key)) = amplify_endpoint(&t.model) {
+            url = Some(u);
+            t.api_key = t.api_key.take().or(Some(key));
+        }
+    }
+    let url = url.ok_or_else(|| missing("AZURE_OPENAI_ENDPOINT (or an LLM_ENDPOINTS entry for the deployment)", ProviderKind::Azure))?;
+    let (root, url_version) = split_azure_url(&url);
+    t.base_url = root;
+    t.api_version = t
+        .api_version
+        .take()
+        .or(url_version)
+        .or_else(|| config::secret("AZURE_OPENAI_API_VERSION"))
+        .or_else(|| config::secret("AZURE_API_VERSION"))
+        .or_else(|| Some(azure::DEFAULT_API_VERSION.to_owned()));
+    t.api_key = t.api_key.take().or_else(|| config::secret("AZURE_OPENAI_API_KEY")).or_else(|| config::secret("AZURE_API_KEY"));
+    if t.api_key.is_none() {
+        return Err(missing("AZURE_OPENAI_API_KEY", ProviderKind::Azure));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(json: &str) -> ChatRequest {
+        ChatRequest::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn prefixes_and_bare_openai_ids_resolve() {
+        assert_eq!(split_model("openai/gpt-4o").unwrap(), (ProviderKind::OpenAi, "gpt-4o"));
+        assert_eq!(split_model("gpt-4o-mini").unwrap(), (ProviderKind::OpenAi, "gpt-4o-mini"));
+        assert_eq!(split_model("o3-mini").unwrap(), (ProviderKind::OpenAi, "o3-mini"));
+        assert_eq!(split_model("mock/echo").unwrap(), (ProviderKind::Mock, "echo"));
+        assert_eq!(split_model("openai/org/model").unwrap(), (ProviderKind::OpenAi, "org/model"));
+    }
+
+    #[test]
+    fn a_model_with_no_provider_is_refused_by_name() {
+        let e = split_model("llama3").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert!(e.message.contains("names no provider"), "{}", e.message);
+        let e = split_model("nope/x").unwrap_err();
+        assert!(e.message.contains("unknown provider \"nope\""), "{}", e.message);
+        assert_eq!(split_model("").unwrap_err().kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn options_are_taken_out_of_the_request() {
+        let mut r = req(r#"{"model":"openai/my-model","messages":[{"role":"user","content":"a"}],
+               "api_base":"http://127.0.0.1:9/v1","api_key":"k","timeout":1.5,"max_retries":0,
+               "extra_headers":{"x-a":"b"}}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!(t.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(t.api_key.as_deref(), Some("k"));
+        assert_eq!(t.timeouts.total, Duration::from_millis(1500));
+        assert_eq!(t.max_retries, 0);
+        assert_eq!(t.extra_headers, vec![("x-a".to_owned(), "b".to_owned())]);
+        assert!(r.extra.is_empty());
+    }
+
+    #[test]
+    fn wrong_option_types_are_named() {
+        let mut r = req(r#"{"model":"mock/echo","messages":[{"role":"user","content":"a"}],"timeout":"soon"}"#);
+        assert!(resolve(&mut r).unwrap_err().message.contains("timeout"));
+    }
+
+    #[test]
+    fn each_provider_resolves_its_endpoint_and_credentials() {
+        let mut r = req(r#"{"model":"vertex_ai/gemini-2.5-pro","messages":[{"role":"user","content":"a"}],
+            "vertex_project":"proj-1","vertex_location":"europe-west4","api_key":"ya29.token"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!(t.provider, ProviderKind::Vertex);
+        assert_eq!(
+            t.base_url,
+            "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/publishers/google/models"
+        );
+        let mut r =
+            req(r#"{"model":"bedrock/converse/us.anthropic.claude-3-7-sonnet-20250219-v1:0","messages":[{"role":"user","content":"a"}],
+            "aws_access_key_id":"AK","aws_secret_access_key":"SK","aws_region_name":"eu-west-1"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!(t.model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0");
+        assert_eq!(t.region.as_deref(), Some("eu-west-1"));
+        assert!(
+            t.base_url == "https://bedrock-runtime.eu-west-1.amazonaws.com" || std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_ok()
+        );
+        assert_eq!(t.aws.as_ref().unwrap().access_key_id, "AK");
+        assert!(!format!("{t:?}").contains("SK"), "secrets never show in Debug");
+        let mut r = req(r#"{"model":"azure/my-gpt","messages":[{"role":"user","content":"a"}],
+            "api_base":"https://res.openai.azure.com/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21","api_key":"k"}"#);
+        let t = resolve(&mut r).unwrap();
+        assert_eq!((t.base_url.as_str(), t.api_version.as_deref()), ("https://res.openai.azure.com", Some("2024-10-21")));
+    }
+
+    #[test]
+    fn amplify_endpoint_list_picks_an_endpoint_of_the_deployment() {
+        let _guard = crate::config::SECRETS_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        crate::config::set_secrets(std::collections::HashMap::from([(
+            "LLM_ENDPOINTS".to_owned(),
+            r#"{"models":[{"gpt-4-turbo":{"endpoints":[{"url":"https://a.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions?api-version=2024-08-01-preview","key":"ka"},{"url":"https://b.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions","key":"kb"}]}}]}"#.to_owned(),
+        )]));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..64 {
+            let (url, key) = amplify_endpoint("gpt-4-1106-Preview").unwrap();
+            seen.insert(key.clone());
+            assert!(url.contains(".openai.azure.com"));
+        }
+        assert_eq!(seen.len(), 2, "chosen at random per request");
+        assert!(amplify_endpoint("unknown").is_none());
+        crate::config::set_secrets(std::collections::HashMap::new());
+    }
+}

@@ -1,0 +1,92 @@
+//! Counting tokens locally, for the one case a provider cannot tell us: a stream cut short
+//! (cancelled, broken) or a server that sends no usage. Such figures carry `estimated: true`.
+//! The tokenizer tables load on first use only, never at import.
+
+use tiktoken_rs::CoreBPE;
+
+use crate::chat::{ChatRequest, Content, ContentPart, Usage};
+
+/// The encoding a model's tokens are counted in; o200k for current models and unknown ones.
+fn encoding(model: &str) -> &'static CoreBPE {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    let legacy = (m.starts_with("gpt-4") && !m.starts_with("gpt-4o") && !m.starts_with("gpt-4.")) || m.starts_with("gpt-3.5");
+    if legacy {
+        tiktoken_rs::cl100k_base_singleton()
+    } else {
+        tiktoken_rs::o200k_base_singleton()
+    }
+}
+
+pub fn count_text_tokens(text: &str, model: &str) -> u64 {
+    if text.is_empty() {
+        return 0;
+    }
+    encoding(model).encode_ordinary(text).len() as u64
+}
+
+/// Tokens of a chat prompt as OpenAI frames it: 3 per message, 1 per name, 3 to prime the reply;
+/// an image counts as 85 (its low-detail price).
+pub fn estimate_prompt_tokens(req: &ChatRequest, model: &str) -> u64 {
+    let bpe = encoding(model);
+    let mut n = 3;
+    for m in &req.messages {
+        n += 3;
+        if m.name.is_some() {
+            n += 1;
+        }
+        match &m.content {
+            Some(Content::Text(t)) => n += bpe.encode_ordinary(t).len() as u64,
+            Some(Content::Parts(parts)) => {
+                for p in parts {
+                    match p {
+                        ContentPart::Text { text, .. } => n += bpe.encode_ordinary(text).len() as u64,
+                        _ => n += 85,
+                    }
+                }
+            }
+            None => {}
+        }
+        for t in m.tool_calls.iter().flatten() {
+            n += bpe.encode_ordinary(&t.function.name).len() as u64;
+            n += bpe.encode_ordinary(&t.function.arguments).len() as u64;
+        }
+    }
+    if let Some(tools) = &req.tools {
+        if let Ok(json) = serde_json::to_string(tools) {
+            n += bpe.encode_ordinary(&json).len() as u64;
+        }
+    }
+    n
+}
+
+/// Usage counted locally from the prompt and the text generated so far.
+pub fn estimate(req: &ChatRequest, model: &str, generated: &str) -> Usage {
+    Usage {
+        prompt_tokens: estimate_prompt_tokens(req, model),
+        completion_tokens: count_text_tokens(generated, model),
+        estimated: true,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_with_the_model_encoding() {
+        // "hello world" is two tokens in both encodings.
+        assert_eq!(count_text_tokens("hello world", "gpt-4o"), 2);
+        assert_eq!(count_text_tokens("hello world", "gpt-3.5-turbo"), 2);
+        assert_eq!(count_text_tokens("", "gpt-4o"), 0);
+    }
+
+    #[test]
+    fn prompt_estimate_frames_messages() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":"hello world"}]}"#).unwrap();
+        assert_eq!(estimate_prompt_tokens(&req, "gpt-4o"), 3 + 3 + 2);
+        let u = estimate(&req, "gpt-4o", "hello world");
+        assert!(u.estimated);
+        assert_eq!(u.completion_tokens, 2);
+    }
+}

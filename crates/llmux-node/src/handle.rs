@@ -1,0 +1,167 @@
+//! `CallHandle`: JS pulls a call's results with `await handle.next()`. Each pull takes every
+//! event already waiting (up to a bound), so a fast stream costs one JS callback per batch,
+//! and a consumer that stops pulling (Writable backpressure) stops the upstream read.
+
+use std::sync::Arc;
+
+use napi_derive::napi;
+use tokio::sync::{mpsc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+use crate::convert::{JsErrorData, JsUsage};
+use llmux_core::amplify::AmplifyEncoder;
+use llmux_core::call::{Event, Outcome};
+use llmux_core::error::{Error, ErrorKind};
+
+/// Events taken in one pull at most, so one pull never holds the JS thread long.
+const MAX_BATCH: usize = 512;
+
+pub(crate) enum Mode {
+    /// `stream()`: a JSON array of `ChatCompletionChunk`s per batch.
+    Chunks,
+    /// `completion()`: the `ChatCompletion` JSON at the end.
+    Completion,
+    /// `callLiteLLM`: amplify's stream lines per batch, the text at the end.
+    Amplify(AmplifyEncoder),
+}
+
+pub(crate) struct Consumer {
+    rx: mpsc::Receiver<Event>,
+    mode: Mode,
+    /// Lines to write before any event (amplify's documents status).
+    intro: String,
+    finished: bool,
+}
+
+#[napi(object)]
+pub struct Batch {
+    /// Chunks JSON (stream), lines (amplify) or the completion JSON (completion).
+    pub data: Option<String>,
+    pub done: bool,
+    /// The whole answer text, with the last batch of an amplify call.
+    pub text: Option<String>,
+    /// What to bill, with the last batch; absent when nothing was billed.
+    pub usage: Option<JsUsage>,
+    pub error: Option<JsErrorData>,
+    pub warnings: Option<Vec<String>>,
+}
+
+#[napi]
+pub struct CallHandle {
+    consumer: Arc<Mutex<Consumer>>,
+    cancel: CancellationToken,
+}
+
+impl CallHandle {
+    pub(crate) fn new(rx: mpsc::Receiver<Event>, mode: Mode, intro: String, cancel: CancellationToken) -> Self {
+        CallHandle { consumer: Arc::new(Mutex::new(Consumer { rx, mode, intro, finished: false })), cancel }
+    }
+}
+
+#[napi]
+impl CallHandle {
+    /// The next batch of results; `done` is set on the last one.
+    #[napi]
+    pub async fn next(&self) -> Batch {
+        let mut c = self.consumer.lock().await;
+        if c.finished {
+            return Batch { data: None, done: true, text: None, usage: None, error: None, warnings: None };
+        }
+        let first = c.rx.recv().await;
+        let mut events = Vec::with_capacity(8);
+        events.push(first);
+        while events.len() < MAX_BATCH {
+            match c.rx.try_recv() {
+                Ok(ev) => events.push(Some(ev)),
+                Err(_) => break,
+            }
+            if matches!(events.last(), Some(Some(Event::End(_)))) {
+                break;
+            }
+        }
+        c.batch(events)
+    }
+
+    /// Stops the call: the upstream connection is dropped at once. The last batch still comes,
+    /// with the cancellation error and the usage to bill.
+    #[napi]
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for CallHandle {
+    // A handle dropped unread (garbage collected) must not leave its upstream running.
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl Consumer {
+    fn batch(&mut self, events: Vec<Option<Event>>) -> Batch {
+        let mut data = std::mem::take(&mut self.intro);
+        let mut chunks_json: Vec<u8> = Vec::new();
+        let mut end: Option<Box<Outcome>> = None;
+        for ev in events {
+            match ev {
+                Some(Event::Chunk(chunk)) => match &mut self.mode {
+                    Mode::Chunks => {
+                        chunks_json.push(if chunks_json.is_empty() { b'[' } else { b',' });
+                        // Serialising our own types into memory cannot fail.
+                        let _ = serde_json::to_writer(&mut chunks_json, &chunk);
+                    }
+                    Mode::Amplify(enc) => enc.chunk(&chunk, &mut data),
+                    Mode::Completion => {}
+                },
+                Some(Event::End(o)) => end = Some(o),
+                // Every sender gone without an End: the call's task died (a panic).
+                None => {
+                    end = Some(Box::new(Outcome::failed(
+                        Error::new(ErrorKind::Internal, "the call ended unexpectedly (internal error)"),
+                        None,
+                        vec![],
+                    )))
+                }
+            }
+        }
+        let mut batch = Batch { data: None, done: false, text: None, usage: None, error: None, warnings: None };
+        if !chunks_json.is_empty() {
+            chunks_json.push(b']');
+            batch.data = String::from_utf8(chunks_json).ok();
+        }
+        match (&mut self.mode, end) {
+            (Mode::Amplify(enc), end) => {
+                match &end {
+                    Some(o) => enc.end(o, &mut data),
+                    None => enc.flush(&mut data),
+                }
+                if !data.is_empty() {
+                    batch.data = Some(data);
+                }
+                if let Some(o) = end {
+                    batch.text = Some(o.completion.text().to_owned());
+                    self.finish(&mut batch, &o);
+                }
+            }
+            (Mode::Completion, Some(o)) => {
+                if o.error.is_none() {
+                    batch.data = serde_json::to_string(&o.completion).ok();
+                }
+                self.finish(&mut batch, &o);
+            }
+            (_, Some(o)) => self.finish(&mut batch, &o),
+            (_, None) => {}
+        }
+        batch
+    }
+
+    fn finish(&mut self, batch: &mut Batch, o: &Outcome) {
+        self.finished = true;
+        batch.done = true;
+        batch.usage = o.usage.as_ref().map(JsUsage::from);
+        batch.error = o.error.as_ref().map(JsErrorData::from);
+        if !o.warnings.is_empty() {
+            batch.warnings = Some(o.warnings.clone());
+        }
+    }
+}
