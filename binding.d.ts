@@ -92,7 +92,10 @@ export declare function routerConfigFromYaml(text: string): YamlConfig
 /** Replaces the secrets the caller's provider returned (looked up before the environment). */
 export declare function setSecrets(secrets: Record<string, string>): void
 
-/** Sets default timeouts in milliseconds; an absent one keeps its value. */
+/**
+ * Sets default timeouts in milliseconds; an absent one keeps its value. A value no clock can
+ * hold is refused (a typed error in JS), never a panic.
+ */
 export declare function setTimeouts(connectMs?: number | undefined | null, firstByteMs?: number | undefined | null, totalMs?: number | undefined | null, idleMs?: number | undefined | null): void
 
 /** Starts amplify's `callLiteLLM`: batches of stream lines, the text at the end. */

@@ -171,7 +171,8 @@ describe('azure', () => {
 
   test('the old default api-version gets no stream_options, and the usage is estimated', async () => {
     usage = []
-    const r = await collect(stream({ model: 'azure/gpt-4o', api_base: azure.url, messages: [{ role: 'user', content: 'old version here' }] }))
+    // A caller's own endpoint gets only the caller's own key (the Security policy in the README).
+    const r = await collect(stream({ model: 'azure/gpt-4o', api_base: azure.url, api_key: 'azure-test-key', messages: [{ role: 'user', content: 'old version here' }] }))
     assert.equal(r.text, 'old version here')
     const sent = azure.requests.at(-1)
     assert.equal(sent.url, '/openai/deployments/gpt-4o/chat/completions?api-version=2024-02-15-preview')

@@ -3,22 +3,25 @@
 //! memory). The call always ends with exactly one `Event::End`, which carries the usage the
 //! caller must record: reported by the provider, or estimated when the stream was cut short.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::{ChatChunk, ChatCompletion, ChatRequest, StreamAccumulator, Usage};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{self, mock, resolve, ProviderKind, Target};
+use crate::options::CallOptions;
+use crate::providers::{self, resolve, Adapter, InProcess, Route, Target};
 use crate::structured::{self, Structured};
-use crate::transport;
+use crate::transport::{self, HttpClients, SendPolicy};
 
 /// Capacity of the event channel: enough to batch a fast stream, small enough to push back.
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 /// A request resolved and ready to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Call {
     pub request: ChatRequest,
     pub target: Target,
@@ -26,17 +29,32 @@ pub struct Call {
     pub model_label: String,
     /// A `json_schema` response format: how it is asked for, and the schema to check.
     pub structured: Option<Structured>,
+    /// The engine's clients when the call was prepared.
+    pub http: Arc<HttpClients>,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call").field("model_label", &self.model_label).field("target", &self.target).finish_non_exhaustive()
+    }
 }
 
 impl Call {
-    /// Parses and checks a request and resolves its model: every input error surfaces here,
-    /// before anything is sent.
-    pub fn prepare(mut request: ChatRequest) -> Result<Call> {
+    /// Parses and checks a request, takes its call options out and resolves its model: every
+    /// input error surfaces here, before anything is sent.
+    pub fn prepare(engine: &Engine, mut request: ChatRequest) -> Result<Call> {
+        let options = CallOptions::take_from(&mut request)?;
+        Call::prepare_with(engine, request, &options)
+    }
+
+    /// As `prepare`, with the call options already taken (a router passes its deployment's).
+    pub fn prepare_with(engine: &Engine, mut request: ChatRequest, options: &CallOptions) -> Result<Call> {
         request.normalize_legacy_functions()?;
         request.validate()?;
-        let target = resolve::resolve(&mut request)?;
+        structured::check_tool_schemas(&request)?;
+        let target = resolve::resolve(engine, &request.model, options, engine.timeouts())?;
         let structured = structured::from_response_format(&mut request, &target)?;
-        Ok(Call { model_label: request.model.clone(), request, target, structured })
+        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http() })
     }
 }
 
@@ -68,10 +86,9 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     let mut acc = StreamAccumulator::default();
     let mut warnings = Vec::new();
     let mut sent = false;
-    let result = if call.target.provider == ProviderKind::Mock {
-        run_mock(&mut call, stream, &cancel, &tx, &mut acc, &mut sent).await
-    } else {
-        run_http(&call, stream, &cancel, &tx, &mut acc, &mut warnings, &mut sent).await
+    let result = match providers::provider(call.target.provider).route() {
+        Route::InProcess(p) => run_in_process(p, &mut call, stream, &cancel, &tx, &mut acc, &mut sent).await,
+        Route::Http(adapter) => run_http(adapter, &call, stream, &cancel, &tx, &mut acc, &mut warnings, &mut sent).await,
     };
     // Decoders shared between providers (Azure speaks OpenAI's wire) name the provider called.
     let result = result.map_err(|mut e| {
@@ -187,7 +204,9 @@ async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, chunk: Ch
 }
 
 /// `Ok(Some)` a non-streamed answer; `Ok(None)` a stream ended normally (its state is in `acc`).
+#[allow(clippy::too_many_arguments)]
 async fn run_http(
+    adapter: &dyn Adapter,
     call: &Call,
     stream: bool,
     cancel: &CancellationToken,
@@ -196,13 +215,19 @@ async fn run_http(
     warnings: &mut Vec<String>,
     sent: &mut bool,
 ) -> Result<Option<ChatCompletion>> {
-    let adapter =
-        providers::adapter(call.target.provider).ok_or_else(|| Error::new(ErrorKind::Internal, "provider has no HTTP adapter"))?;
     let built = adapter.build_request(&call.request, &call.target, stream)?;
     warnings.extend(built.warnings);
     let provider = call.target.provider.name();
     let deadline = Instant::now() + call.target.timeouts.total;
-    let resp = match transport::send(adapter, &built.http, &call.target, cancel, deadline).await {
+    let map_error = |status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]| adapter.map_error(status, headers, body);
+    let policy = SendPolicy {
+        provider,
+        first_byte: call.target.timeouts.first_byte,
+        max_retries: call.target.max_retries,
+        extra_headers: &call.target.extra_headers,
+        map_error: &map_error,
+    };
+    let resp = match transport::send(&call.http, &built.http, &policy, cancel, deadline).await {
         Ok(r) => r,
         Err(e) => {
             // Cancelled while waiting for the answer: the provider may already be generating.
@@ -261,7 +286,8 @@ async fn run_http(
     }
 }
 
-async fn run_mock(
+async fn run_in_process(
+    provider: &dyn InProcess,
     call: &mut Call,
     stream: bool,
     cancel: &CancellationToken,
@@ -269,7 +295,7 @@ async fn run_mock(
     acc: &mut StreamAccumulator,
     sent: &mut bool,
 ) -> Result<Option<ChatCompletion>> {
-    let plan = mock::plan(&mut call.request, &call.target)?;
+    let plan = provider.plan(&mut call.request, &call.target)?;
     *sent = true;
     for mut c in plan.chunks {
         tool_output_as_content(&call.structured, &mut c);

@@ -1,18 +1,15 @@
-//! Structured output: asking a provider for a JSON object that matches a schema by the strongest
-//! means it has, checking the answer with a JSON Schema validator, and amplify's
-//! `promptForData` (one retry with the validation error, then extraction from the text).
+//! Structured output: asking a model for a JSON object that matches a schema by the strongest
+//! means its capabilities offer, and checking the answer with a JSON Schema validator.
 //!
-//! Strategies: OpenAI / Azure models that support it get `response_format: json_schema`
-//! (strict when the schema allows it); Gemini gets `responseSchema`; Anthropic, Bedrock, older
-//! OpenAI models and the mock get one forced tool whose arguments are the object.
+//! Strategies, by capability: a strict `json_schema` (OpenAI's strict mode, when the schema
+//! allows it), a native schema (Gemini's `responseSchema`), one forced tool whose arguments are
+//! the object (Claude, older OpenAI models, the mock), else instructions and a check after.
 
 use serde_json::{json, Map, Value};
-use tokio_util::sync::CancellationToken;
 
-use crate::call::{self, Call, Outcome};
-use crate::chat::{ChatCompletion, ChatRequest, FinishReason, FunctionDef, Message, Role, Tool, ToolChoice, Usage};
-use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{ProviderKind, Target};
+use crate::chat::{ChatCompletion, ChatRequest, FinishReason, FunctionDef, Message, Role, Tool, ToolChoice};
+use crate::error::{Error, Result};
+use crate::providers::{self, JsonSchemaSupport, Target};
 
 /// The tool (or schema) name used when llmux asks for structured output itself.
 pub const TOOL_NAME: &str = "structured_response";
@@ -29,6 +26,16 @@ pub struct Structured {
 /// Compiles a schema; an error names where it is wrong.
 pub fn compile(schema: &Value, what: &str) -> Result<jsonschema::Validator> {
     jsonschema::validator_for(schema).map_err(|e| Error::invalid_request(format!("{what} is not a valid JSON schema: {e}")))
+}
+
+/// Every tool's parameters must be a valid JSON schema (a provider would refuse the request).
+pub fn check_tool_schemas(req: &ChatRequest) -> Result<()> {
+    for (i, t) in req.tools.iter().flatten().enumerate() {
+        if let Some(p) = &t.function.parameters {
+            compile(p, &format!("tools[{i}].function.parameters"))?;
+        }
+    }
+    Ok(())
 }
 
 /// amplify's schema (property name -> JSON-schema fragment, all required) as a JSON schema.
@@ -88,34 +95,32 @@ pub fn strict_schema(schema: &Value) -> Option<Value> {
     }
 }
 
-/// OpenAI models that take `response_format: json_schema` (2024-08 and later families).
-fn openai_supports_json_schema(model: &str) -> bool {
-    let m = model.rsplit('/').next().unwrap_or(model);
-    ["gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o"].iter().any(|p| m.starts_with(p))
-        && !m.starts_with("o1-mini")
-        && !m.starts_with("o1-preview")
-        && m != "gpt-4o-2024-05-13"
-}
-
-/// Points the request at the schema by the provider's strongest means.
+/// Points the request at the schema by the strongest means the model has (its capabilities):
+/// a strict or native schema, else one forced tool, else instructions and a check afterwards.
 pub fn apply(req: &mut ChatRequest, target: &Target, schema: &Value, name: &str) -> Structured {
-    let native = match target.provider {
-        ProviderKind::OpenAi | ProviderKind::Azure => openai_supports_json_schema(&target.model),
-        ProviderKind::Gemini | ProviderKind::Vertex => true,
-        ProviderKind::Anthropic | ProviderKind::Bedrock | ProviderKind::Mock => false,
-    };
-    if native {
-        let (schema_out, strict) = match target.provider {
-            ProviderKind::OpenAi | ProviderKind::Azure => match strict_schema(schema) {
-                Some(s) => (s, true),
-                None => (schema.clone(), false),
-            },
-            _ => (schema.clone(), false),
-        };
-        req.response_format = Some(json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema_out, "strict": strict}}));
-        return Structured { schema: schema.clone(), name: name.to_owned(), via_tool: false };
+    let caps = providers::provider(target.provider).capabilities(target);
+    let native = |schema_out: Value, strict: bool| json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema_out, "strict": strict}});
+    match caps.json_schema {
+        JsonSchemaSupport::Strict => {
+            req.response_format = Some(match strict_schema(schema) {
+                Some(s) => native(s, true),
+                None => native(schema.clone(), false),
+            });
+            return Structured { schema: schema.clone(), name: name.to_owned(), via_tool: false };
+        }
+        JsonSchemaSupport::Native => {
+            req.response_format = Some(native(schema.clone(), false));
+            return Structured { schema: schema.clone(), name: name.to_owned(), via_tool: false };
+        }
+        JsonSchemaSupport::None => {}
     }
     req.response_format = None;
+    if !caps.forced_tool_choice {
+        // No schema parameter and no forced tool: ask in words; the answer is checked after.
+        let instruction = format!("Respond with only a JSON object, no other text, that matches this JSON schema: {schema}");
+        req.messages.push(Message::new(Role::System, instruction));
+        return Structured { schema: schema.clone(), name: name.to_owned(), via_tool: false };
+    }
     let tool = Tool {
         kind: "function".into(),
         function: FunctionDef {
@@ -132,7 +137,7 @@ pub fn apply(req: &mut ChatRequest, target: &Target, schema: &Value, name: &str)
 }
 
 /// Reads `response_format: {type: "json_schema"}` off a general-API request and, where the
-/// provider has no native support, turns it into a forced tool.
+/// model has no native support, asks for the object by the next strongest means.
 pub fn from_response_format(req: &mut ChatRequest, target: &Target) -> Result<Option<Structured>> {
     let Some(rf) = req.response_format.as_ref() else { return Ok(None) };
     if rf.get("type").and_then(Value::as_str) != Some("json_schema") {
@@ -142,9 +147,8 @@ pub fn from_response_format(req: &mut ChatRequest, target: &Target) -> Result<Op
     let schema = js.get("schema").cloned().ok_or_else(|| Error::invalid_request("response_format.json_schema.schema is required"))?;
     compile(&schema, "response_format.json_schema.schema")?;
     let name = js.get("name").and_then(Value::as_str).unwrap_or(TOOL_NAME).to_owned();
-    let native = matches!(target.provider, ProviderKind::Gemini | ProviderKind::Vertex)
-        || (matches!(target.provider, ProviderKind::OpenAi | ProviderKind::Azure) && openai_supports_json_schema(&target.model));
-    if native {
+    if providers::provider(target.provider).capabilities(target).json_schema != JsonSchemaSupport::None {
+        // The caller's own response_format goes as given.
         return Ok(Some(Structured { schema, name, via_tool: false }));
     }
     Ok(Some(apply(req, target, &schema, &name)))
@@ -249,86 +253,6 @@ fn first_balanced_object(text: &str) -> Option<Value> {
         from = start + 1;
     }
     None
-}
-
-/// amplify's `promptForData`: ask, check, retry once with the validation error, then extract
-/// from the text; the usage of every attempt is summed into the one outcome.
-pub async fn prompt_for_data(call: Call, st: Structured, cancel: CancellationToken) -> Outcome {
-    let run = |request: ChatRequest| {
-        let call = Call { request, ..call.clone() };
-        let cancel = cancel.clone();
-        async move { call::run_to_end(call, false, cancel).await.1 }
-    };
-    prompt_for_data_with(call.request.clone(), st, run).await
-}
-
-/// `prompt_for_data` over any way of running one request to its outcome (direct or routed).
-pub async fn prompt_for_data_with<F, Fut>(mut request: ChatRequest, st: Structured, run: F) -> Outcome
-where
-    F: Fn(ChatRequest) -> Fut,
-    Fut: std::future::Future<Output = Outcome>,
-{
-    let validator = match compile(&st.schema, "schema") {
-        Ok(v) => v,
-        Err(e) => return failed(e, None, vec![]),
-    };
-    let mut usage = None;
-    let mut warnings = Vec::new();
-    let mut texts: Vec<String> = Vec::new();
-    let mut last_error = String::new();
-    for attempt in 0..2 {
-        let mut outcome = run(request.clone()).await;
-        Usage::add_to(&mut usage, outcome.usage);
-        warnings.append(&mut outcome.warnings);
-        if let Some(e) = outcome.error {
-            return failed(e, usage, warnings);
-        }
-        move_tool_output_to_content(&mut outcome.completion, &st);
-        let text = outcome.completion.text().to_owned();
-        match serde_json::from_str::<Value>(text.trim()).map_err(|e| format!("the answer is not JSON: {e}")).and_then(|v| {
-            check(&validator, &v)?;
-            Ok(v)
-        }) {
-            Ok(v) => return parsed(outcome.completion, v, usage, warnings),
-            Err(why) => last_error = why,
-        }
-        texts.push(text.clone());
-        if attempt == 0 {
-            // Show the model its answer and what was wrong with it, once.
-            request.messages.push(Message::new(Role::Assistant, text));
-            request.messages.push(Message::new(
-                Role::User,
-                format!(
-                    "Your answer did not match the required JSON schema: {last_error}. Answer again with only a JSON object that matches the schema exactly."
-                ),
-            ));
-        }
-    }
-    for text in texts.iter().rev() {
-        if let Some(v) = extract_json(text) {
-            if check(&validator, &v).is_ok() {
-                warnings.push("structured output was extracted from the model's text".into());
-                let mut done = crate::chat::StreamAccumulator::default().into_completion();
-                done.choices[0].message.content = Some(text.clone());
-                return parsed(done, v, usage, warnings);
-            }
-        }
-    }
-    let raw = texts.last().cloned().unwrap_or_default();
-    let mut e = Error::new(ErrorKind::InvalidOutput, format!("the model's answer does not match the schema: {last_error}"));
-    e.body = Some(raw.into());
-    failed(e, usage, warnings)
-}
-
-fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-    if let Some(c) = done.choices.first_mut() {
-        c.message.parsed = Some(v);
-    }
-    Outcome { completion: done, usage, error: None, warnings }
-}
-
-fn failed(e: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-    Outcome::failed(e, usage, warnings)
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
-//! The shared HTTP transport: one pooled reqwest client (rustls, HTTP/2 where offered), timeouts,
-//! retries of retryable failures before any response byte is used, and cancellation.
+//! The shared HTTP transport: pooled reqwest clients (rustls, HTTP/2 where offered), timeouts,
+//! retries of retryable failures before any response byte is used, and cancellation. It knows
+//! HTTP, not providers: a request is plain data, and a provider's error mapping is passed in.
 //!
 //! A pooled keep-alive connection may have died while a Lambda was frozen. A POST that fails
 //! before any response arrived is therefore sent once more, on a client with no pool, so the
 //! retry is certain to use a fresh connection.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use reqwest::header::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::providers::{Adapter, HttpRequest, Target};
 
 /// Idle connections are dropped before providers' load balancers would (typically 60 s+).
 const POOL_IDLE: Duration = Duration::from_secs(45);
@@ -20,13 +20,44 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 /// Error bodies are read up to this size.
 const MAX_ERROR_BODY: usize = 1 << 20;
 
-static POOLED: OnceLock<reqwest::Client> = OnceLock::new();
-static FRESH: OnceLock<reqwest::Client> = OnceLock::new();
+/// A request ready for the transport: plain data, no client attached.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: bytes::Bytes,
+}
 
-fn build_client(pooled: bool) -> reqwest::Client {
-    let t = crate::config::timeouts();
+impl std::fmt::Debug for HttpRequest {
+    // Headers carry keys and URLs may carry them in the query: neither is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| *k).collect();
+        let url = self.url.split('?').next().unwrap_or("");
+        f.debug_struct("HttpRequest").field("url", &url).field("headers", &names).field("body_bytes", &self.body.len()).finish()
+    }
+}
+
+/// How one request is sent: whose it is, how long to wait, how often to retry.
+pub struct SendPolicy<'a> {
+    pub provider: &'static str,
+    pub first_byte: Duration,
+    pub max_retries: u32,
+    /// Headers the caller asked for, sent after the provider's own.
+    pub extra_headers: &'a [(String, String)],
+    /// The provider's reading of an error answer.
+    pub map_error: &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Sync),
+}
+
+/// The clients of one engine: pooled for normal use, pool-less for the reconnect-once path.
+pub struct HttpClients {
+    pooled: reqwest::Client,
+    fresh: reqwest::Client,
+    connect: Duration,
+}
+
+fn build_client(connect: Duration, pooled: bool) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
-        .connect_timeout(t.connect)
+        .connect_timeout(connect)
         .tcp_nodelay(true)
         .tcp_keepalive(Duration::from_secs(30))
         .user_agent(concat!("llmux/", env!("CARGO_PKG_VERSION")));
@@ -35,11 +66,21 @@ fn build_client(pooled: bool) -> reqwest::Client {
     b.build().unwrap_or_else(|_| reqwest::Client::new())
 }
 
-fn client(fresh: bool) -> &'static reqwest::Client {
-    if fresh {
-        FRESH.get_or_init(|| build_client(false))
-    } else {
-        POOLED.get_or_init(|| build_client(true))
+impl HttpClients {
+    pub fn new(connect: Duration) -> HttpClients {
+        HttpClients { pooled: build_client(connect, true), fresh: build_client(connect, false), connect }
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect
+    }
+
+    fn client(&self, fresh: bool) -> &reqwest::Client {
+        if fresh {
+            &self.fresh
+        } else {
+            &self.pooled
+        }
     }
 }
 
@@ -53,7 +94,24 @@ pub fn network_error(e: &reqwest::Error, provider: &'static str) -> Error {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    // reqwest names the whole URL; user info and the query (Gemini's `key=`) may be secrets.
+    if let Some(url) = e.url() {
+        msg = msg.replace(url.as_str(), &redact_url(url.as_str()));
+    }
     Error::new(kind, msg).with_provider(provider)
+}
+
+/// A URL with its user info and query removed, for messages.
+pub fn redact_url(url: &str) -> String {
+    let no_query = url.split(['?', '#']).next().unwrap_or("");
+    match no_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => no_query.to_owned(),
+    }
 }
 
 fn timeout_error(what: &str, after: Duration, provider: &'static str) -> Error {
@@ -81,25 +139,25 @@ pub async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<
 
 /// Sends the request and returns a successful response (status < 400), with its body unread.
 pub async fn send(
-    adapter: &dyn Adapter,
+    clients: &HttpClients,
     http: &HttpRequest,
-    target: &Target,
+    policy: &SendPolicy<'_>,
     cancel: &CancellationToken,
     deadline: Instant,
 ) -> Result<reqwest::Response> {
-    let provider = target.provider.name();
+    let provider = policy.provider;
     let mut attempt = 0u32;
     let mut fresh = false;
     loop {
-        let mut rb = client(fresh).post(&http.url).body(http.body.clone());
+        let mut rb = clients.client(fresh).post(&http.url).body(http.body.clone());
         for (k, v) in &http.headers {
             rb = rb.header(*k, v);
         }
-        for (k, v) in &target.extra_headers {
+        for (k, v) in policy.extra_headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
         let now = Instant::now();
-        let wait = target.timeouts.first_byte.min(deadline.saturating_duration_since(now));
+        let wait = policy.first_byte.min(deadline.saturating_duration_since(now));
         let sent = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(Error::cancelled()),
@@ -123,8 +181,8 @@ pub async fn send(
         }
         let headers = resp.headers().clone();
         let body = read_capped(resp, MAX_ERROR_BODY, cancel, deadline, provider).await.unwrap_or_default();
-        let err = adapter.map_error(status, &headers, &body);
-        if !err.retryable || attempt >= target.max_retries {
+        let err = (policy.map_error)(status, &headers, &body);
+        if !err.retryable || attempt >= policy.max_retries {
             return Err(err);
         }
         let delay = err.retry_after.unwrap_or_else(|| backoff(attempt, BACKOFF_BASE));
@@ -171,6 +229,15 @@ pub async fn read_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_in_messages_lose_user_info_and_query() {
+        assert_eq!(
+            redact_url("https://user:pw@host.example:8443/v1/models/x:generate?key=SECRET#f"),
+            "https://host.example:8443/v1/models/x:generate"
+        );
+        assert_eq!(redact_url("http://h"), "http://h");
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

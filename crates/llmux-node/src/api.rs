@@ -13,8 +13,9 @@ use crate::handle::{CallHandle, Mode};
 use llmux_core::amplify::{self, lines::datasources_line, AmplifyEncoder};
 use llmux_core::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
 use llmux_core::chat::ChatRequest;
-use llmux_core::config;
 use llmux_core::error::{Error, Result};
+use llmux_core::prompt::{PromptForData, PromptOptions};
+use llmux_core::structured;
 
 /// Starts a job that ends with exactly one `Event::End`; an input error ends it at once.
 pub(crate) fn launch<F, Fut>(prepared: Result<F>, mode: Mode, intro: String) -> CallHandle
@@ -47,43 +48,36 @@ pub(crate) async fn send_outcome(outcome: impl std::future::Future<Output = Outc
     let _ = tx.send(Event::End(Box::new(o))).await;
 }
 
-/// The request `promptForData` sends: the messages, the prompt, and its options.
-pub(crate) fn prompt_request(messages_json: &str, prompt: String, options: Option<PromptForDataOptions>) -> Result<serde_json::Value> {
-    let opts = options.unwrap_or(PromptForDataOptions { max_tokens: None, temperature: None, reasoning_level: None });
-    let messages: serde_json::Value =
-        serde_json::from_str(messages_json).map_err(|e| Error::invalid_request(format!("messages are not JSON-serialisable: {e}")))?;
-    let mut request = serde_json::json!({"messages": messages});
-    request["messages"]
-        .as_array_mut()
-        .ok_or_else(|| Error::invalid_request("messages must be an array"))?
-        .push(serde_json::json!({"role": "user", "content": prompt}));
-    request["max_tokens"] = serde_json::json!(opts.max_tokens.unwrap_or(1000));
-    request["temperature"] = serde_json::json!(opts.temperature.unwrap_or(0.1));
-    if let Some(level) = opts.reasoning_level.filter(|l| !l.is_empty()) {
-        request["reasoning_effort"] = serde_json::json!(level);
-    }
-    Ok(request)
-}
-
-pub(crate) fn parse_schema(schema_json: &str) -> Result<serde_json::Value> {
-    serde_json::from_str::<serde_json::Value>(schema_json)
-        .map_err(|e| Error::invalid_request(format!("schema is not JSON-serialisable: {e}")))
-        .and_then(|s| llmux_core::structured::schema_from_properties(&s))
-}
-
 pub(crate) fn parse_json(what: &str, json: &str) -> Result<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(json).map_err(|e| Error::invalid_request(format!("{what} is not JSON-serialisable: {e}")))
+}
+
+/// The model string a general-API call names: its own, or the amplify model object's.
+fn model_string(request: &ChatRequest, model_json: Option<&str>) -> Result<String> {
+    match model_json {
+        Some(m) => amplify::prepare::model_string(&amplify::prepare::parse_model(&parse_json("model", m)?)?),
+        None => Ok(request.model.clone()),
+    }
 }
 
 /// Parses a general-API request; an amplify model object, when given, names the model.
 fn general_call(request_json: &str, model_json: Option<&str>) -> Result<Call> {
     let mut req = ChatRequest::from_json(request_json)?;
-    if let Some(m) = model_json {
-        let model = serde_json::from_str::<serde_json::Value>(m)
-            .map_err(|e| Error::invalid_request(format!("model is not JSON-serialisable: {e}")))?;
-        req.model = amplify::prepare::model_string(&amplify::prepare::parse_model(&model)?)?;
-    }
-    Call::prepare(req)
+    req.model = model_string(&req, model_json)?;
+    Call::prepare(crate::engine(), req)
+}
+
+/// amplify's promptForData arguments, parsed by the core.
+pub(crate) fn prompt_for_data_request(
+    messages_json: &str,
+    model: String,
+    prompt: String,
+    schema_json: &str,
+    options: Option<PromptForDataOptions>,
+) -> Result<PromptForData> {
+    let o = options.unwrap_or(PromptForDataOptions { max_tokens: None, temperature: None, reasoning_level: None });
+    let opts = PromptOptions { max_tokens: o.max_tokens, temperature: o.temperature, reasoning_level: o.reasoning_level };
+    PromptForData::new(parse_json("messages", messages_json)?, prompt, &parse_json("schema", schema_json)?, model, opts)
 }
 
 /// Starts `completion()`: one batch with the `ChatCompletion` JSON.
@@ -109,7 +103,7 @@ pub fn start_amplify(
 ) -> CallHandle {
     let prepared = parse_json("model", &model_json)
         .and_then(|m| Ok((m, parse_json("dataSources", &data_sources_json)?)))
-        .and_then(|(m, ds)| amplify::prepare(&chat_request_json, &m, &ds));
+        .and_then(|(m, ds)| amplify::prepare(crate::engine(), &chat_request_json, &m, &ds));
     let (prepared, intro) = match prepared {
         Ok(a) => (Ok(a.call), amplify_intro(stream_to_user, a.data_source_count)),
         Err(e) => (Err(e), String::new()),
@@ -144,31 +138,41 @@ pub fn start_prompt_for_data(
     _user: Option<String>,
 ) -> CallHandle {
     let prepared = (|| {
-        let schema = parse_schema(&schema_json)?;
-        let request = prompt_request(&messages_json, prompt, options)?;
-        let mut call = general_call(&request.to_string(), Some(&model_json))?;
-        let st = llmux_core::structured::apply(&mut call.request, &call.target, &schema, llmux_core::structured::TOOL_NAME);
+        let model = amplify::prepare::model_string(&amplify::prepare::parse_model(&parse_json("model", &model_json)?)?)?;
+        let p = prompt_for_data_request(&messages_json, model, prompt, &schema_json, options)?;
+        let mut call = Call::prepare(crate::engine(), p.request)?;
+        let st = structured::apply(&mut call.request, &call.target, &p.schema, structured::TOOL_NAME);
         Ok((call, st))
     })();
-    let job = prepared.map(|(call, st)| move |cancel, tx| send_outcome(llmux_core::structured::prompt_for_data(call, st, cancel), tx));
+    let job = prepared.map(|(call, st)| move |cancel, tx| send_outcome(llmux_core::prompt::prompt_for_data(call, st, cancel), tx));
     launch(job, Mode::Completion, String::new())
 }
 
 /// Replaces the secrets the caller's provider returned (looked up before the environment).
 #[napi]
 pub fn set_secrets(secrets: HashMap<String, String>) {
-    config::set_secrets(secrets);
+    crate::engine().set_secrets(secrets);
 }
 
-/// Sets default timeouts in milliseconds; an absent one keeps its value.
+/// Sets default timeouts in milliseconds; an absent one keeps its value. A value no clock can
+/// hold is refused (a typed error in JS), never a panic.
 #[napi]
-pub fn set_timeouts(connect_ms: Option<f64>, first_byte_ms: Option<f64>, total_ms: Option<f64>, idle_ms: Option<f64>) {
-    let mut t = config::timeouts();
-    let ms =
-        |v: Option<f64>, cur: Duration| v.filter(|v| v.is_finite() && *v > 0.0).map(|v| Duration::from_secs_f64(v / 1000.0)).unwrap_or(cur);
-    t.connect = ms(connect_ms, t.connect);
-    t.first_byte = ms(first_byte_ms, t.first_byte);
-    t.total = ms(total_ms, t.total);
-    t.idle = ms(idle_ms, t.idle);
-    config::set_timeouts(t);
+pub fn set_timeouts(connect_ms: Option<f64>, first_byte_ms: Option<f64>, total_ms: Option<f64>, idle_ms: Option<f64>) -> napi::Result<()> {
+    let engine = crate::engine();
+    let mut t = engine.timeouts();
+    let ms = |name: &str, v: Option<f64>, cur: Duration| -> napi::Result<Duration> {
+        match v {
+            None => Ok(cur),
+            Some(v) => llmux_core::options::seconds(&format!("timeouts.{name}"), v / 1000.0)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| napi::Error::from_reason(format!("timeouts.{name} must be a number of milliseconds from 1 to 30 days"))),
+        }
+    };
+    t.connect = ms("connectMs", connect_ms, t.connect)?;
+    t.first_byte = ms("firstByteMs", first_byte_ms, t.first_byte)?;
+    t.total = ms("totalMs", total_ms, t.total)?;
+    t.idle = ms("idleMs", idle_ms, t.idle)?;
+    engine.set_timeouts(t);
+    Ok(())
 }

@@ -9,3 +9,13 @@ mod api;
 mod convert;
 mod handle;
 mod router;
+
+use std::sync::{Arc, OnceLock};
+
+use llmux_core::engine::Engine;
+
+/// The engine behind the module-level functions; `configure()` updates it.
+pub(crate) fn engine() -> &'static Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    ENGINE.get_or_init(|| Arc::new(Engine::new()))
+}

@@ -3,12 +3,10 @@
 //! functions, and answers the router's questions (health, models, usage, metrics) as JSON.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi_derive::napi;
-use serde_json::Value;
 
-use crate::api::{amplify_intro, launch, parse_json, parse_schema, prompt_request, send_outcome, PromptForDataOptions};
+use crate::api::{amplify_intro, launch, parse_json, prompt_for_data_request, send_outcome, PromptForDataOptions};
 use crate::convert::JsErrorData;
 use crate::handle::{CallHandle, Mode};
 use llmux_core::amplify::{self, AmplifyEncoder};
@@ -52,45 +50,15 @@ pub struct RouterHandle {
     inner: Arc<Router>,
 }
 
-/// `cache: {ttl}` (seconds) / `cache: false` / `cache: {"no-cache": true}` from a request.
-fn cache_option(req: &mut ChatRequest) -> Result<(Option<Duration>, bool)> {
-    match req.take_option("cache") {
-        None => Ok((None, false)),
-        Some(Value::Bool(false)) => Ok((None, true)),
-        Some(Value::Bool(true)) => Ok((Some(Duration::from_secs(600)), false)),
-        Some(Value::Object(m)) => {
-            if m.get("no-cache").and_then(Value::as_bool) == Some(true) {
-                return Ok((None, true));
-            }
-            let ttl = match m.get("ttl") {
-                None => 600.0,
-                Some(v) => v
-                    .as_f64()
-                    .filter(|t| t.is_finite() && *t > 0.0)
-                    .ok_or_else(|| Error::invalid_request("cache.ttl must be a positive number of seconds"))?,
-            };
-            Ok((Some(Duration::from_secs_f64(ttl)), false))
-        }
-        Some(_) => Err(Error::invalid_request("cache must be true, false or {ttl}")),
-    }
-}
-
 impl RouterHandle {
+    /// A caller's request for the router: the core checks it and drops what a caller may not
+    /// set behind a router; the model names a group (or an alias of one).
     fn route_request(&self, mut request: ChatRequest, names: &[&str], user: Option<String>, stream: bool) -> Result<RouteRequest> {
-        request.normalize_legacy_functions()?;
-        request.validate()?;
         let group = self.inner.find_group(names).ok_or_else(|| {
             Error::new(ErrorKind::NotFound, format!("the router has no model group named \"{}\"", names.first().copied().unwrap_or("")))
         })?;
         request.model = group;
-        // Behind a router the deployments own the credentials; none from the request is used,
-        // and none may reach a cache key.
-        for k in ["api_key", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"] {
-            request.extra.remove(k);
-        }
-        let (cache_ttl, no_cache) = cache_option(&mut request)?;
-        let user = request.user.clone().or(user);
-        Ok(RouteRequest { request, user, stream, cache_ttl, no_cache })
+        RouteRequest::new(request, user, stream)
     }
 
     fn general(&self, request_json: &str, model_json: Option<&str>, user: Option<String>, stream: bool) -> Result<RouteRequest> {
@@ -121,7 +89,7 @@ impl RouterHandle {
         let (cfg, _) = parse_json("router config", &config_json)
             .and_then(|v| RouterConfig::parse(&v))
             .map_err(|e| napi::Error::from_reason(e.message))?;
-        Ok(RouterHandle { inner: Arc::new(Router::new(cfg)) })
+        Ok(RouterHandle { inner: Arc::new(Router::new(crate::engine().clone(), cfg)) })
     }
 
     #[napi(catch_unwind)]
@@ -171,22 +139,24 @@ impl RouterHandle {
     ) -> CallHandle {
         let router = self.inner.clone();
         let prepared = (|| {
-            let schema = parse_schema(&schema_json)?;
-            let request = prompt_request(&messages_json, prompt, options)?;
-            let mut rr = self.general(&request.to_string(), Some(&model_json), user, false)?;
+            let model = amplify::prepare::parse_model(&parse_json("model", &model_json)?)?;
+            let fallback = amplify::prepare::model_string(&model).unwrap_or_default();
+            let p = prompt_for_data_request(&messages_json, fallback.clone(), prompt, &schema_json, options)?;
+            let mut rr = self.route_request(p.request, &[&model.id, &fallback], user, false)?;
             let target = router.first_target(&rr.request.model)?;
-            let st = llmux_core::structured::apply(&mut rr.request, &target, &schema, llmux_core::structured::TOOL_NAME);
+            let st = llmux_core::structured::apply(&mut rr.request, &target, &p.schema, llmux_core::structured::TOOL_NAME);
             Ok((rr, st))
         })();
         let job = prepared.map(|(rr, st)| {
             move |cancel: tokio_util::sync::CancellationToken, tx| {
-                let RouteRequest { request, user, cache_ttl, no_cache, .. } = rr;
+                let RouteRequest { request, options, user, warnings, .. } = rr;
                 let run = move |request: ChatRequest| {
-                    let rr = RouteRequest { request, user: user.clone(), stream: false, cache_ttl, no_cache };
+                    let rr =
+                        RouteRequest { request, options: options.clone(), user: user.clone(), stream: false, warnings: warnings.clone() };
                     let (router, cancel) = (router.clone(), cancel.clone());
                     async move { router.complete(rr, cancel).await }
                 };
-                send_outcome(llmux_core::structured::prompt_for_data_with(request, st, run), tx)
+                send_outcome(llmux_core::prompt::prompt_for_data_with(request, st, run), tx)
             }
         });
         launch(job, Mode::Completion, String::new())

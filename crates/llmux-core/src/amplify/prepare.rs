@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::call::Call;
 use crate::chat::{ChatRequest, Content, Message, Role};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::providers::openai::is_reasoning_model;
 
@@ -149,12 +150,12 @@ fn documents_text(data_sources: &Value) -> Result<(String, usize)> {
     Ok((format!("Here are the attached documents to reference:\n\n{}", parts.join("\n\n")), n))
 }
 
-pub fn prepare(chat_request_json: &str, model: &Value, data_sources: &Value) -> Result<AmplifyCall> {
+pub fn prepare(engine: &Engine, chat_request_json: &str, model: &Value, data_sources: &Value) -> Result<AmplifyCall> {
     let a = prepare_request(chat_request_json, model, data_sources)?;
     if let Some(e) = a.unsupported {
         return Err(e);
     }
-    let call = Call::prepare(a.request)?;
+    let call = Call::prepare(engine, a.request)?;
     Ok(AmplifyCall { call, request_id: a.request_id, data_source_count: a.data_source_count })
 }
 
@@ -278,7 +279,7 @@ mod tests {
         });
         let m = json!({"id":"mock/echo","supportsSystemPrompts":false,"systemPrompt":"Be brief."});
         let docs = json!([{"name":"a.txt","content":"alpha"},{"id":"s3://x","text":"beta"},{"name":"empty","content":""}]);
-        let out = prepare(&chat.to_string(), &m, &docs).unwrap();
+        let out = prepare(&Engine::new(), &chat.to_string(), &m, &docs).unwrap();
         let r = &out.call.request;
         assert_eq!(out.request_id.as_deref(), Some("req-1"));
         assert_eq!(out.data_source_count, 2);
@@ -299,7 +300,7 @@ mod tests {
     #[test]
     fn system_prompt_is_prepended_when_the_first_message_is_not_system() {
         let chat = json!({"messages":[{"role":"user","content":"hi"}]});
-        let out = prepare(&chat.to_string(), &json!({"id":"mock/echo","systemPrompt":"Rules."}), &Value::Null).unwrap();
+        let out = prepare(&Engine::new(), &chat.to_string(), &json!({"id":"mock/echo","systemPrompt":"Rules."}), &Value::Null).unwrap();
         let r = &out.call.request;
         assert_eq!(r.messages[0].role, Role::System);
         assert_eq!(r.messages[0].content.as_ref().unwrap().text(), "Rules.");
@@ -310,25 +311,26 @@ mod tests {
         std::env::set_var("OPENAI_API_KEY", "sk-test");
         let chat = json!({"messages":[{"role":"user","content":"hi"}],"max_tokens":300,"options":{"reasoningLevel":"high"}});
         let m = json!({"id":"o3-mini","provider":"OpenAI","supportsReasoning":true,"outputTokenLimit":100000});
-        let r = prepare(&chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort.as_deref(), Some("high"));
         assert_eq!(r.max_completion_tokens, Some(100000));
         assert_eq!(r.max_tokens, None);
         let chat = json!({"messages":[{"role":"user","content":"hi"}],"options":{"disableReasoning":true}});
-        let r = prepare(&chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort, None);
         let chat = json!({"messages":[{"role":"user","content":"hi"}]});
-        let r = prepare(&chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort.as_deref(), Some("low"));
     }
 
     #[test]
     fn bad_input_is_named() {
-        let e = prepare("{\"messages\":[]}", &json!({"id":"mock/echo"}), &Value::Null).unwrap_err();
+        let e = prepare(&Engine::new(), "{\"messages\":[]}", &json!({"id":"mock/echo"}), &Value::Null).unwrap_err();
         assert!(e.message.contains("messages"));
-        let e = prepare("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!(42), &Value::Null).unwrap_err();
+        let e = prepare(&Engine::new(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!(42), &Value::Null).unwrap_err();
         assert!(e.message.contains("model"));
-        let e = prepare("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!({"id":"mock/echo"}), &json!("x")).unwrap_err();
+        let e = prepare(&Engine::new(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!({"id":"mock/echo"}), &json!("x"))
+            .unwrap_err();
         assert!(e.message.contains("dataSources"));
     }
 }

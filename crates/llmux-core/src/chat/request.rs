@@ -240,6 +240,11 @@ impl ChatRequest {
         Ok(req)
     }
 
+    /// As `from_json`, from a JSON value already parsed.
+    pub fn from_value(v: Value) -> crate::error::Result<ChatRequest> {
+        ChatRequest::from_json(&v.to_string())
+    }
+
     /// Checks what serde cannot: rules that span fields.
     pub fn validate(&self) -> crate::error::Result<()> {
         use crate::error::Error;
@@ -257,10 +262,11 @@ impl ChatRequest {
                     return Err(Error::invalid_request(format!("tools[{i}].function.name must not be empty")));
                 }
                 if let Some(p) = &t.function.parameters {
+                    // (Whether it is a valid JSON schema is checked where schemas are known:
+                    // `structured::check_tool_schemas`.)
                     if !p.is_object() {
                         return Err(Error::invalid_request(format!("tools[{i}].function.parameters must be a JSON schema object")));
                     }
-                    crate::structured::compile(p, &format!("tools[{i}].function.parameters"))?;
                 }
             }
         }

@@ -1,14 +1,20 @@
 //! Providers: pure translation between the canonical chat model and each provider's wire
-//! format. Each adapter builds an HTTP request and decodes a body or a byte stream; transport,
-//! retries and cancellation are shared (`transport.rs`, `call.rs`).
+//! format. Each provider declares what its models can do (`Capabilities`) and how it answers
+//! (`Route`: an HTTP adapter that builds requests and decodes bodies or streams, or an in-process
+//! answer for the mock). Transport, retries and cancellation are shared (`transport.rs`, `call.rs`).
+//!
+//! Operations are separate traits: chat is `Adapter` (HTTP) or `InProcess`; a new operation
+//! (embeddings) adds its own trait and a method on `Provider` that returns it where supported.
 
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
+pub mod claude;
 pub mod gemini;
 pub mod media;
 pub mod mock;
 pub mod openai;
+pub mod reasoning;
 pub mod resolve;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -17,8 +23,9 @@ pub mod turns;
 use std::time::Duration;
 
 use crate::chat::{ChatChunk, ChatCompletion, ChatRequest};
-use crate::config::Timeouts;
+use crate::engine::Timeouts;
 use crate::error::{Error, Result};
+pub use crate::transport::HttpRequest;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
@@ -45,6 +52,69 @@ impl ProviderKind {
     }
 }
 
+/// How a model asks for a JSON object that matches a schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonSchemaSupport {
+    /// No native support: a forced tool (or instructions) must stand in.
+    None,
+    /// A native schema parameter, without OpenAI's strict mode.
+    Native,
+    /// `response_format: json_schema` with `strict: true` (every object closed).
+    Strict,
+}
+
+/// How a model takes `reasoning_effort`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThinkingStyle {
+    None,
+    /// An effort level, sent as given (OpenAI reasoning models).
+    Effort,
+    /// A token budget (the Claude family, Gemini 2.5).
+    Budget,
+}
+
+/// What one model of a provider can do: shared code asks this instead of matching on the
+/// provider or on model names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    pub json_schema: JsonSchemaSupport,
+    /// `tool_choice` naming one function (or `required`) is honoured.
+    pub forced_tool_choice: bool,
+    pub thinking: ThinkingStyle,
+    pub image_input: bool,
+}
+
+/// A chat provider: its capabilities per model, and how it answers.
+pub trait Provider: Sync {
+    fn kind(&self) -> ProviderKind;
+    fn capabilities(&self, target: &Target) -> Capabilities;
+    fn route(&self) -> Route<'_>;
+}
+
+/// How a provider answers a chat request.
+pub enum Route<'a> {
+    Http(&'a dyn Adapter),
+    InProcess(&'a dyn InProcess),
+}
+
+/// A provider answered in-process (the mock): the chunks of its answer and their pacing.
+pub trait InProcess: Sync {
+    fn plan(&self, req: &mut ChatRequest, target: &Target) -> Result<mock::MockPlan>;
+}
+
+/// Every provider, by kind.
+pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
+    match kind {
+        ProviderKind::OpenAi => &openai::OpenAi,
+        ProviderKind::Azure => &azure::Azure,
+        ProviderKind::Anthropic => &anthropic::Anthropic,
+        ProviderKind::Bedrock => &bedrock::Bedrock,
+        ProviderKind::Gemini => &gemini::Gemini,
+        ProviderKind::Vertex => &gemini::Vertex,
+        ProviderKind::Mock => &mock::Mock,
+    }
+}
+
 /// AWS credentials for SigV4; `Debug` never shows the secrets.
 #[derive(Clone)]
 pub struct AwsCredentials {
@@ -60,7 +130,7 @@ impl std::fmt::Debug for AwsCredentials {
 }
 
 /// Where and how one request is sent: the resolved deployment.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Target {
     pub provider: ProviderKind,
     /// The model id as the provider knows it (no `openai/` prefix).
@@ -80,12 +150,22 @@ pub struct Target {
     pub aws: Option<AwsCredentials>,
 }
 
-/// A request ready for the transport: plain data, no client attached.
-#[derive(Clone, Debug)]
-pub struct HttpRequest {
-    pub url: String,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: bytes::Bytes,
+impl std::fmt::Debug for Target {
+    // Keys never reach a log: the key shows only whether it is set.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("base_url", &crate::transport::redact_url(&self.base_url))
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("extra_headers", &self.extra_headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("timeouts", &self.timeouts)
+            .field("max_retries", &self.max_retries)
+            .field("api_version", &self.api_version)
+            .field("region", &self.region)
+            .field("aws", &self.aws)
+            .finish()
+    }
 }
 
 /// What `build_request` returns: the request and the settings it had to drop, said aloud.
@@ -137,32 +217,25 @@ pub trait Adapter: Sync {
     fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error;
 }
 
-/// The adapter of an HTTP provider; `None` for providers answered in-process.
-pub fn adapter(kind: ProviderKind) -> Option<&'static dyn Adapter> {
-    match kind {
-        ProviderKind::OpenAi => Some(&openai::OpenAi),
-        ProviderKind::Azure => Some(&azure::Azure),
-        ProviderKind::Anthropic => Some(&anthropic::Anthropic),
-        ProviderKind::Bedrock => Some(&bedrock::Bedrock),
-        ProviderKind::Gemini | ProviderKind::Vertex => Some(&gemini::Gemini),
-        ProviderKind::Mock => None,
-    }
-}
+/// The longest wait a server can ask for; more is read as this (and is past any retry).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
-/// `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date), whichever is present.
+/// `retry-after-ms` (OpenAI) or `retry-after` (seconds or an HTTP date), whichever is present,
+/// at most a day: a header is untrusted input, and an instant plus an absurd wait overflows.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs = |s: f64| (s.is_finite() && s >= 0.0).then(|| Duration::try_from_secs_f64(s).unwrap_or(MAX_RETRY_AFTER).min(MAX_RETRY_AFTER));
     if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+        if let Some(d) = secs(ms / 1000.0) {
+            return Some(d);
         }
     }
     let v = headers.get("retry-after")?.to_str().ok()?.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    if let Ok(s) = v.parse::<f64>() {
+        return secs(s);
     }
     let when = httpdate_to_unix(v)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(when.saturating_sub(now)))
+    Some(Duration::from_secs(when.saturating_sub(now)).min(MAX_RETRY_AFTER))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form servers send now.
@@ -177,7 +250,8 @@ fn httpdate_to_unix(s: &str) -> Option<u64> {
         + 1;
     let year: u64 = parts[3].parse().ok()?;
     let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 {
+    // Out of range values would underflow or overflow the arithmetic below.
+    if hms.len() != 3 || !(1970..=9999).contains(&year) || !(1..=31).contains(&day) || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
         return None;
     }
     // Days from civil date (Howard Hinnant's algorithm).
@@ -203,8 +277,22 @@ mod tests {
         h.insert("retry-after-ms", HeaderValue::from_static("150.5"));
         assert_eq!(retry_after(&h), Some(Duration::from_micros(150_500)));
         assert_eq!(httpdate_to_unix("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        for bad in [
+            "Sun, 00 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 0 08:49:37 GMT",
+            "Sun, 06 Nov 99999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 1994 99:49:37 GMT",
+        ] {
+            assert_eq!(httpdate_to_unix(bad), None, "{bad}");
+        }
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        for absurd in ["1e20", "1e300", "99999999999999999999"] {
+            let mut h = HeaderMap::new();
+            h.insert("retry-after", HeaderValue::from_str(absurd).unwrap());
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{absurd}");
+            let _ = std::time::Instant::now() + retry_after(&h).unwrap();
+        }
     }
 }

@@ -1,14 +1,12 @@
 //! Model strings (`openai/gpt-4o`, `mock/echo`, LiteLLM style) -> the provider and deployment
 //! to call, with keys and base URLs from the call's options, the secrets, or the environment.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::{anthropic, azure, gemini, openai, AwsCredentials, ProviderKind, Target};
-use crate::chat::ChatRequest;
-use crate::config;
+use crate::engine::{Secrets, Timeouts};
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::{CallOptions, Endpoint};
 
 /// Bare model ids LiteLLM sends to OpenAI without a prefix.
 fn is_openai_id(id: &str) -> bool {
@@ -46,131 +44,89 @@ pub fn split_model(model: &str) -> Result<(ProviderKind, &str)> {
     }
 }
 
-fn string_option(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<String>> {
-    let mut found = None;
-    for k in keys {
-        match req.take_option(k) {
-            Some(Value::String(s)) => {
-                found.get_or_insert(s);
-            }
-            Some(_) => return Err(Error::invalid_request(format!("{k} must be a string"))),
-            None => {}
-        }
-    }
-    Ok(found)
-}
-
-fn number_option(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<f64>> {
-    let mut found = None;
-    for k in keys {
-        match req.take_option(k) {
-            Some(Value::Number(n)) => {
-                let v = n.as_f64().filter(|v| v.is_finite() && *v >= 0.0);
-                if v.is_none() {
-                    return Err(Error::invalid_request(format!("{k} must be a non-negative number")));
-                }
-                found = found.or(v);
-            }
-            Some(_) => return Err(Error::invalid_request(format!("{k} must be a number"))),
-            None => {}
-        }
-    }
-    Ok(found)
-}
-
-/// Resolves `req.model`, taking llmux's call options (`api_key`, `api_base`/`base_url`,
-/// `timeout` in seconds, `max_retries`/`num_retries`, `extra_headers`) out of the request.
-pub fn resolve(req: &mut ChatRequest) -> Result<Target> {
-    let (provider, model) = split_model(&req.model)?;
-    let model = model.to_owned();
-    let api_key = string_option(req, &["api_key"])?;
-    let base = string_option(req, &["api_base", "base_url"])?;
-    let timeout = number_option(req, &["timeout"])?;
-    let retries = number_option(req, &["max_retries", "num_retries"])?;
-    let extra_headers = match req.take_option("extra_headers") {
-        None => vec![],
-        Some(Value::Object(m)) => m
-            .into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(Error::invalid_request(format!("extra_headers.{k} must be a string"))),
-            })
-            .collect::<Result<_>>()?,
-        Some(_) => return Err(Error::invalid_request("extra_headers must be an object of strings")),
-    };
-    let mut timeouts = config::timeouts();
-    if let Some(t) = timeout {
-        let t = Duration::from_secs_f64(t);
+/// Resolves a model string and the call's options to the target to call. Keys and base URLs
+/// come from the options, then the secrets (provided, then the environment), following the
+/// credential policy of `options.rs`: an endpoint the caller names gets only the caller's keys.
+pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeouts: Timeouts) -> Result<Target> {
+    let (provider, model) = split_model(model)?;
+    let ep = &options.endpoint;
+    ep.validate()?;
+    let caller_host = ep.names_a_host();
+    // Under the policy, a caller-named host sees no stored secret at all.
+    let stored = |name: &str| if caller_host { None } else { secrets.secret(name) };
+    let mut timeouts = timeouts;
+    if let Some(t) = options.timeout {
         timeouts.total = t;
         timeouts.first_byte = timeouts.first_byte.min(t);
         timeouts.idle = timeouts.idle.min(t);
     }
     let mut t = Target {
         provider,
-        model,
+        model: model.to_owned(),
         base_url: String::new(),
-        api_key,
-        extra_headers,
+        api_key: ep.api_key.clone(),
+        extra_headers: options.extra_headers.clone(),
         timeouts,
-        max_retries: retries.map(|r| r.min(10.0) as u32).unwrap_or(2),
-        api_version: string_option(req, &["api_version"])?,
-        region: string_option(req, &["aws_region_name", "region"])?,
+        max_retries: options.max_retries.unwrap_or(2),
+        api_version: ep.api_version.clone(),
+        region: ep.region.clone(),
         aws: None,
     };
-    let aws_options = AwsOptions {
-        access_key_id: string_option(req, &["aws_access_key_id"])?,
-        secret_access_key: string_option(req, &["aws_secret_access_key"])?,
-        session_token: string_option(req, &["aws_session_token"])?,
-    };
-    let vertex = (string_option(req, &["vertex_project"])?, string_option(req, &["vertex_location"])?);
+    let base = ep.api_base.clone();
     match provider {
         ProviderKind::OpenAi => {
             t.base_url = base
-                .or_else(|| config::secret("OPENAI_BASE_URL"))
-                .or_else(|| config::secret("OPENAI_API_BASE"))
+                .or_else(|| secrets.secret("OPENAI_BASE_URL"))
+                .or_else(|| secrets.secret("OPENAI_API_BASE"))
                 .unwrap_or_else(|| openai::DEFAULT_BASE_URL.to_owned());
-            t.api_key = t.api_key.or_else(|| config::secret("OPENAI_API_KEY"));
+            t.api_key = t.api_key.or_else(|| stored("OPENAI_API_KEY"));
             if t.api_key.is_none() && t.base_url.trim_end_matches('/') == openai::DEFAULT_BASE_URL {
                 return Err(missing("OPENAI_API_KEY", provider));
             }
         }
-        ProviderKind::Azure => resolve_azure(&mut t, base)?,
+        ProviderKind::Azure => resolve_azure(&mut t, base, secrets, caller_host)?,
         ProviderKind::Anthropic => {
             t.base_url = base
-                .or_else(|| config::secret("ANTHROPIC_BASE_URL"))
-                .or_else(|| config::secret("ANTHROPIC_API_BASE"))
+                .or_else(|| secrets.secret("ANTHROPIC_BASE_URL"))
+                .or_else(|| secrets.secret("ANTHROPIC_API_BASE"))
                 .unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.to_owned());
-            t.api_key = t.api_key.or_else(|| config::secret("ANTHROPIC_API_KEY"));
+            t.api_key = t.api_key.or_else(|| stored("ANTHROPIC_API_KEY"));
             if t.api_key.is_none() {
                 return Err(missing("ANTHROPIC_API_KEY", provider));
             }
         }
-        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, aws_options)?,
+        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, ep, &stored, secrets)?,
         ProviderKind::Gemini => {
             let root = base
-                .or_else(|| config::secret("GEMINI_BASE_URL"))
-                .or_else(|| config::secret("GEMINI_API_BASE"))
+                .or_else(|| secrets.secret("GEMINI_BASE_URL"))
+                .or_else(|| secrets.secret("GEMINI_API_BASE"))
                 .unwrap_or_else(|| gemini::DEFAULT_BASE_URL.to_owned());
             t.base_url = format!("{}/v1beta/models", root.trim_end_matches('/'));
-            t.api_key = t.api_key.or_else(|| config::secret("GEMINI_API_KEY")).or_else(|| config::secret("GOOGLE_API_KEY"));
+            t.api_key = t.api_key.or_else(|| stored("GEMINI_API_KEY")).or_else(|| stored("GOOGLE_API_KEY"));
             if t.api_key.is_none() {
                 return Err(missing("GEMINI_API_KEY", provider));
             }
         }
         ProviderKind::Vertex => {
-            let project =
-                vertex.0.or_else(|| config::secret("VERTEXAI_PROJECT")).or_else(|| config::secret("GOOGLE_CLOUD_PROJECT")).ok_or_else(
-                    || {
-                        Error::new(ErrorKind::Config, "Vertex AI needs a project: vertex_project or VERTEXAI_PROJECT")
-                            .with_provider("vertex_ai")
-                    },
-                )?;
-            let location = vertex
-                .1
-                .or_else(|| config::secret("VERTEXAI_LOCATION"))
-                .or_else(|| config::secret("GOOGLE_CLOUD_LOCATION"))
+            let project = ep
+                .vertex_project
+                .clone()
+                .or_else(|| secrets.secret("VERTEXAI_PROJECT"))
+                .or_else(|| secrets.secret("GOOGLE_CLOUD_PROJECT"))
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::Config, "Vertex AI needs a project: vertex_project or VERTEXAI_PROJECT")
+                        .with_provider("vertex_ai")
+                })?;
+            let location = ep
+                .vertex_location
+                .clone()
+                .or_else(|| secrets.secret("VERTEXAI_LOCATION"))
+                .or_else(|| secrets.secret("GOOGLE_CLOUD_LOCATION"))
                 .unwrap_or_else(|| "us-central1".to_owned());
-            let root = base.or_else(|| config::secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| {
+            // Configured values become part of the URL too: they must look like what they are.
+            let checked = Endpoint { vertex_project: Some(project.clone()), vertex_location: Some(location.clone()), ..Default::default() };
+            checked.validate()?;
+            let root = base.or_else(|| secrets.secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| {
                 if location == "global" {
                     "https://aiplatform.googleapis.com".to_owned()
                 } else {
@@ -178,7 +134,7 @@ pub fn resolve(req: &mut ChatRequest) -> Result<Target> {
                 }
             });
             t.base_url = format!("{}/v1/projects/{project}/locations/{location}/publishers/google/models", root.trim_end_matches('/'));
-            t.api_key = t.api_key.or_else(|| config::secret("VERTEXAI_ACCESS_TOKEN")).or_else(|| config::secret("GOOGLE_ACCESS_TOKEN"));
+            t.api_key = t.api_key.or_else(|| stored("VERTEXAI_ACCESS_TOKEN")).or_else(|| stored("GOOGLE_ACCESS_TOKEN"));
             if t.api_key.is_none() {
                 return Err(missing("VERTEXAI_ACCESS_TOKEN (a bearer token)", provider));
             }
@@ -192,39 +148,42 @@ fn missing(what: &str, provider: ProviderKind) -> Error {
     Error::new(ErrorKind::Auth, format!("{what} is not set (secrets provider, environment or call options)")).with_provider(provider.name())
 }
 
-struct AwsOptions {
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    session_token: Option<String>,
-}
-
 /// Region, endpoint and credentials, read at each request (a Lambda role's credentials rotate).
-fn resolve_bedrock(t: &mut Target, base: Option<String>, opts: AwsOptions) -> Result<()> {
+fn resolve_bedrock(
+    t: &mut Target,
+    base: Option<String>,
+    ep: &Endpoint,
+    stored: &dyn Fn(&str) -> Option<String>,
+    secrets: &dyn Secrets,
+) -> Result<()> {
     let region = t
         .region
         .clone()
-        .or_else(|| config::secret("AWS_REGION"))
-        .or_else(|| config::secret("AWS_DEFAULT_REGION"))
+        .or_else(|| secrets.secret("AWS_REGION"))
+        .or_else(|| secrets.secret("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| "us-east-1".to_owned());
+    if !crate::options::is_region(&region) {
+        return Err(Error::new(ErrorKind::Config, format!("AWS region {region:?} is not a region name")).with_provider("bedrock"));
+    }
     t.base_url = base
-        .or_else(|| config::secret("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
-        .or_else(|| config::secret("AWS_ENDPOINT_URL"))
+        .or_else(|| secrets.secret("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
+        .or_else(|| secrets.secret("AWS_ENDPOINT_URL"))
         .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"));
     t.region = Some(region);
-    let key_id = opts.access_key_id.or_else(|| config::secret("AWS_ACCESS_KEY_ID"));
-    let secret = opts.secret_access_key.or_else(|| config::secret("AWS_SECRET_ACCESS_KEY"));
+    let key_id = ep.aws_access_key_id.clone().or_else(|| stored("AWS_ACCESS_KEY_ID"));
+    let secret = ep.aws_secret_access_key.clone().or_else(|| stored("AWS_SECRET_ACCESS_KEY"));
     match (key_id, secret) {
         (Some(access_key_id), Some(secret_access_key)) => {
             t.aws = Some(AwsCredentials {
                 access_key_id,
                 secret_access_key,
-                session_token: opts.session_token.or_else(|| config::secret("AWS_SESSION_TOKEN")),
+                session_token: ep.aws_session_token.clone().or_else(|| stored("AWS_SESSION_TOKEN")),
             });
             t.api_key = None;
         }
         _ => {
             // A Bedrock API key instead of SigV4.
-            t.api_key = t.api_key.take().or_else(|| config::secret("AWS_BEARER_TOKEN_BEDROCK"));
+            t.api_key = t.api_key.take().or_else(|| stored("AWS_BEARER_TOKEN_BEDROCK"));
             if t.api_key.is_none() {
                 return Err(missing("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK)", ProviderKind::Bedrock));
             }
@@ -243,8 +202,8 @@ fn split_azure_url(url: &str) -> (String, Option<String>) {
 
 /// amplify's endpoint list: `{"models": [{"<deployment>": {"endpoints": [{"url", "key"}]}}]}`,
 /// one endpoint chosen at random per request.
-fn amplify_endpoint(deployment: &str) -> Option<(String, String)> {
-    let raw = config::secret("LLM_ENDPOINTS")?;
+fn amplify_endpoint(secrets: &dyn Secrets, deployment: &str) -> Option<(String, String)> {
+    let raw = secrets.secret("LLM_ENDPOINTS")?;
     let v: Value = serde_json::from_str(&raw).ok()?;
     let lookup = match deployment {
         "gpt-4-1106-Preview" | "gpt-4-1106-preview" => "gpt-4-turbo",
@@ -259,10 +218,10 @@ fn amplify_endpoint(deployment: &str) -> Option<(String, String)> {
     Some((e.get("url")?.as_str()?.to_owned(), e.get("key")?.as_str()?.to_owned()))
 }
 
-fn resolve_azure(t: &mut Target, base: Option<String>) -> Result<()> {
-    let mut url = base.or_else(|| config::secret("AZURE_OPENAI_ENDPOINT")).or_else(|| config::secret("AZURE_API_BASE"));
+fn resolve_azure(t: &mut Target, base: Option<String>, secrets: &dyn Secrets, caller_host: bool) -> Result<()> {
+    let mut url = base.or_else(|| secrets.secret("AZURE_OPENAI_ENDPOINT")).or_else(|| secrets.secret("AZURE_API_BASE"));
     if url.is_none() {
-        if let Some((u, key)) = amplify_endpoint(&t.model) {
+        if let Some((u, key)) = amplify_endpoint(secrets, &t.model) {
             url = Some(u);
             t.api_key = t.api_key.take().or(Some(key));
         }
@@ -274,10 +233,12 @@ fn resolve_azure(t: &mut Target, base: Option<String>) -> Result<()> {
         .api_version
         .take()
         .or(url_version)
-        .or_else(|| config::secret("AZURE_OPENAI_API_VERSION"))
-        .or_else(|| config::secret("AZURE_API_VERSION"))
+        .or_else(|| secrets.secret("AZURE_OPENAI_API_VERSION"))
+        .or_else(|| secrets.secret("AZURE_API_VERSION"))
         .or_else(|| Some(azure::DEFAULT_API_VERSION.to_owned()));
-    t.api_key = t.api_key.take().or_else(|| config::secret("AZURE_OPENAI_API_KEY")).or_else(|| config::secret("AZURE_API_KEY"));
+    if !caller_host {
+        t.api_key = t.api_key.take().or_else(|| secrets.secret("AZURE_OPENAI_API_KEY")).or_else(|| secrets.secret("AZURE_API_KEY"));
+    }
     if t.api_key.is_none() {
         return Err(missing("AZURE_OPENAI_API_KEY", ProviderKind::Azure));
     }
@@ -287,6 +248,7 @@ fn resolve_azure(t: &mut Target, base: Option<String>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chat::ChatRequest;
 
     fn req(json: &str) -> ChatRequest {
         ChatRequest::from_json(json).unwrap()
@@ -311,68 +273,147 @@ mod tests {
         assert_eq!(split_model("").unwrap_err().kind, ErrorKind::InvalidRequest);
     }
 
+    /// Resolves a request's model with its options against an engine holding `secrets` only.
+    fn resolve_with(secrets: &[(&str, &str)], json: &str) -> Result<Target> {
+        let engine = crate::engine::Engine::isolated();
+        engine.set_secrets(secrets.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
+        let mut r = req(json);
+        let options = CallOptions::take_from(&mut r)?;
+        resolve(&engine, &r.model, &options, Timeouts::DEFAULT)
+    }
+
     #[test]
-    fn options_are_taken_out_of_the_request() {
-        let mut r = req(r#"{"model":"openai/my-model","messages":[{"role":"user","content":"a"}],
+    fn options_become_the_target() {
+        let t = resolve_with(
+            &[],
+            r#"{"model":"openai/my-model","messages":[{"role":"user","content":"a"}],
                "api_base":"http://127.0.0.1:9/v1","api_key":"k","timeout":1.5,"max_retries":0,
-               "extra_headers":{"x-a":"b"}}"#);
-        let t = resolve(&mut r).unwrap();
+               "extra_headers":{"x-a":"b"}}"#,
+        )
+        .unwrap();
         assert_eq!(t.base_url, "http://127.0.0.1:9/v1");
         assert_eq!(t.api_key.as_deref(), Some("k"));
-        assert_eq!(t.timeouts.total, Duration::from_millis(1500));
+        assert_eq!(t.timeouts.total, std::time::Duration::from_millis(1500));
         assert_eq!(t.max_retries, 0);
         assert_eq!(t.extra_headers, vec![("x-a".to_owned(), "b".to_owned())]);
-        assert!(r.extra.is_empty());
+        assert!(!format!("{t:?}").contains("\"k\""), "Debug never shows the key");
+    }
+
+    #[test]
+    fn a_stored_key_never_follows_a_callers_endpoint() {
+        let stored = [
+            ("OPENAI_API_KEY", "sk-stored"),
+            ("ANTHROPIC_API_KEY", "ak-stored"),
+            ("GEMINI_API_KEY", "gk-stored"),
+            ("AZURE_OPENAI_API_KEY", "az-stored"),
+            ("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com"),
+            ("AWS_ACCESS_KEY_ID", "AKSTORED"),
+            ("AWS_SECRET_ACCESS_KEY", "sk-aws-stored"),
+            ("AWS_BEARER_TOKEN_BEDROCK", "bt-stored"),
+            ("VERTEXAI_PROJECT", "p"),
+            ("VERTEXAI_ACCESS_TOKEN", "ya29-stored"),
+        ];
+        for model in [
+            "openai/m",
+            "anthropic/claude-sonnet-4-5",
+            "gemini/gemini-2.5-pro",
+            "azure/dep",
+            "bedrock/anthropic.claude-3",
+            "vertex_ai/gemini-2.5-pro",
+        ] {
+            // The configured endpoint gets the stored key.
+            let configured =
+                resolve_with(&stored, &format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"a"}}]}}"#)).unwrap();
+            assert!(configured.api_key.is_some() || configured.aws.is_some(), "{model}");
+            // A caller's endpoint gets nothing stored: refused, or sent with no key.
+            let body =
+                format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"a"}}],"api_base":"https://attacker.example/v1"}}"#);
+            match resolve_with(&stored, &body) {
+                Ok(t) => {
+                    assert!(t.api_key.is_none() && t.aws.is_none(), "{model}: {t:?}");
+                    assert!(!format!("{t:?}").contains("stored"));
+                }
+                Err(e) => assert_eq!(e.kind, ErrorKind::Auth, "{model}: {e}"),
+            }
+            // With its own key, the caller's endpoint gets exactly that key.
+            let body = format!(
+                r#"{{"model":"{model}","messages":[{{"role":"user","content":"a"}}],"api_base":"https://mine.example/v1","api_key":"mine"}}"#
+            );
+            if let Ok(t) = resolve_with(&stored, &body) {
+                assert_eq!(t.api_key.as_deref(), Some("mine"), "{model}");
+            }
+        }
+    }
+
+    #[test]
+    fn configured_locations_are_checked_too() {
+        let e = resolve_with(
+            &[("AWS_REGION", "evil.example#"), ("AWS_BEARER_TOKEN_BEDROCK", "t")],
+            r#"{"model":"bedrock/m","messages":[{"role":"user","content":"a"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("region"), "{e}");
+        let e = resolve_with(
+            &[("VERTEXAI_PROJECT", "p"), ("VERTEXAI_LOCATION", "x.evil.example/"), ("VERTEXAI_ACCESS_TOKEN", "t")],
+            r#"{"model":"vertex_ai/g","messages":[{"role":"user","content":"a"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("vertex_location"), "{e}");
     }
 
     #[test]
     fn wrong_option_types_are_named() {
-        let mut r = req(r#"{"model":"mock/echo","messages":[{"role":"user","content":"a"}],"timeout":"soon"}"#);
-        assert!(resolve(&mut r).unwrap_err().message.contains("timeout"));
+        let e = resolve_with(&[], r#"{"model":"mock/echo","messages":[{"role":"user","content":"a"}],"timeout":"soon"}"#).unwrap_err();
+        assert!(e.message.contains("timeout"));
     }
 
     #[test]
     fn each_provider_resolves_its_endpoint_and_credentials() {
-        let mut r = req(r#"{"model":"vertex_ai/gemini-2.5-pro","messages":[{"role":"user","content":"a"}],
-            "vertex_project":"proj-1","vertex_location":"europe-west4","api_key":"ya29.token"}"#);
-        let t = resolve(&mut r).unwrap();
+        let t = resolve_with(
+            &[],
+            r#"{"model":"vertex_ai/gemini-2.5-pro","messages":[{"role":"user","content":"a"}],
+            "vertex_project":"proj-1","vertex_location":"europe-west4","api_key":"ya29.token"}"#,
+        )
+        .unwrap();
         assert_eq!(t.provider, ProviderKind::Vertex);
         assert_eq!(
             t.base_url,
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj-1/locations/europe-west4/publishers/google/models"
         );
-        let mut r =
-            req(r#"{"model":"bedrock/converse/us.anthropic.claude-3-7-sonnet-20250219-v1:0","messages":[{"role":"user","content":"a"}],
-            "aws_access_key_id":"AK","aws_secret_access_key":"SK","aws_region_name":"eu-west-1"}"#);
-        let t = resolve(&mut r).unwrap();
+        let t = resolve_with(
+            &[],
+            r#"{"model":"bedrock/converse/us.anthropic.claude-3-7-sonnet-20250219-v1:0","messages":[{"role":"user","content":"a"}],
+            "aws_access_key_id":"AK","aws_secret_access_key":"SK","aws_region_name":"eu-west-1"}"#,
+        )
+        .unwrap();
         assert_eq!(t.model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0");
         assert_eq!(t.region.as_deref(), Some("eu-west-1"));
-        assert!(
-            t.base_url == "https://bedrock-runtime.eu-west-1.amazonaws.com" || std::env::var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").is_ok()
-        );
+        assert_eq!(t.base_url, "https://bedrock-runtime.eu-west-1.amazonaws.com");
         assert_eq!(t.aws.as_ref().unwrap().access_key_id, "AK");
         assert!(!format!("{t:?}").contains("SK"), "secrets never show in Debug");
-        let mut r = req(r#"{"model":"azure/my-gpt","messages":[{"role":"user","content":"a"}],
-            "api_base":"https://res.openai.azure.com/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21","api_key":"k"}"#);
-        let t = resolve(&mut r).unwrap();
+        let t = resolve_with(
+            &[],
+            r#"{"model":"azure/my-gpt","messages":[{"role":"user","content":"a"}],
+            "api_base":"https://res.openai.azure.com/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21","api_key":"k"}"#,
+        )
+        .unwrap();
         assert_eq!((t.base_url.as_str(), t.api_version.as_deref()), ("https://res.openai.azure.com", Some("2024-10-21")));
     }
 
     #[test]
     fn amplify_endpoint_list_picks_an_endpoint_of_the_deployment() {
-        let _guard = crate::config::SECRETS_TEST_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        crate::config::set_secrets(std::collections::HashMap::from([(
+        let engine = crate::engine::Engine::isolated();
+        engine.set_secrets(std::collections::HashMap::from([(
             "LLM_ENDPOINTS".to_owned(),
             r#"{"models":[{"gpt-4-turbo":{"endpoints":[{"url":"https://a.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions?api-version=2024-08-01-preview","key":"ka"},{"url":"https://b.openai.azure.com/openai/deployments/gpt-4-turbo/chat/completions","key":"kb"}]}}]}"#.to_owned(),
         )]));
         let mut seen = std::collections::HashSet::new();
         for _ in 0..64 {
-            let (url, key) = amplify_endpoint("gpt-4-1106-Preview").unwrap();
+            let (url, key) = amplify_endpoint(&engine, "gpt-4-1106-Preview").unwrap();
             seen.insert(key.clone());
             assert!(url.contains(".openai.azure.com"));
         }
         assert_eq!(seen.len(), 2, "chosen at random per request");
-        assert!(amplify_endpoint("unknown").is_none());
-        crate::config::set_secrets(std::collections::HashMap::new());
+        assert!(amplify_endpoint(&engine, "unknown").is_none());
     }
 }

@@ -12,7 +12,7 @@ pub fn target(provider: ProviderKind, model: &str) -> Target {
         base_url: "http://127.0.0.1:1".to_owned(),
         api_key: Some("test-key".to_owned()),
         extra_headers: vec![],
-        timeouts: crate::config::Timeouts::DEFAULT,
+        timeouts: crate::engine::Timeouts::DEFAULT,
         max_retries: 0,
         api_version: Some("2024-10-21".to_owned()),
         region: Some("us-east-1".to_owned()),

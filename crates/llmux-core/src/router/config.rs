@@ -25,10 +25,10 @@ impl Param {
     }
 
     /// The value now (an unset variable is absent).
-    pub fn resolve(&self) -> Option<Value> {
+    pub fn resolve(&self, secrets: &dyn crate::engine::Secrets) -> Option<Value> {
         match self {
             Param::Value(v) => Some(v.clone()),
-            Param::Env(name) => crate::config::secret(name).map(Value::String),
+            Param::Env(name) => secrets.secret(name).map(Value::String),
         }
     }
 }
@@ -43,7 +43,7 @@ pub struct ModelInfo {
     pub raw: Map<String, Value>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DeploymentConfig {
     pub id: String,
     pub group: String,
@@ -57,6 +57,22 @@ pub struct DeploymentConfig {
     pub timeout: Option<f64>,
     pub max_tokens: Option<u32>,
     pub info: ModelInfo,
+}
+
+impl std::fmt::Debug for DeploymentConfig {
+    // `params` hold keys: only their names are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeploymentConfig")
+            .field("id", &self.id)
+            .field("group", &self.group)
+            .field("model", &self.model)
+            .field("params", &self.params.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("rpm", &self.rpm)
+            .field("tpm", &self.tpm)
+            .field("weight", &self.weight)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,9 +179,18 @@ fn duration(v: &Value, at: &str) -> Result<Duration> {
             "d" => n * 86400.0,
             _ => return Err(err(at, format!("unknown duration unit in \"{s}\""))),
         };
-        return Ok(Duration::from_secs_f64(secs));
+        return checked_seconds(secs, at, s);
     }
-    Ok(Duration::from_secs_f64(num(v, at)?))
+    let n = num(v, at)?;
+    checked_seconds(n, at, &n.to_string())
+}
+
+/// A duration no clock overflows on: from 0 to a year.
+fn checked_seconds(secs: f64, at: &str, shown: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(365 * 86400))
+        .ok_or_else(|| err(at, format!("must be a duration from 0 to 365 days, not \"{shown}\"")))
 }
 
 /// `[{"group": ["fallback", ...]}, ...]` (LiteLLM's list of one-key maps), or a plain map.

@@ -7,7 +7,6 @@ pub mod config;
 pub mod deployment;
 pub mod ledger;
 pub mod strategy;
-pub mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,22 +16,24 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::{self, ResponseCache};
+use crate::cache;
 use crate::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
 use crate::chat::{ChatChunk, ChatRequest, Usage};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::options::{CacheChoice, CallOptions};
+use crate::state::{MemoryState, Refusal, RouterState};
 use config::{RouterConfig, Settings};
-use deployment::{Deployment, Refusal};
+use deployment::{counts_toward_cooldown, Deployment};
 use ledger::{Ledger, Metrics};
-use users::UserLimiter;
 
 pub struct Router {
+    engine: Arc<Engine>,
     groups: HashMap<String, Vec<Arc<Deployment>>>,
     settings: Settings,
-    users: UserLimiter,
+    state: Arc<dyn RouterState>,
     pub ledger: Ledger,
     pub metrics: Metrics,
-    cache: ResponseCache,
     /// Group names in config order, for `listModels`.
     order: Vec<String>,
 }
@@ -40,12 +41,27 @@ pub struct Router {
 /// One request to route.
 pub struct RouteRequest {
     pub request: ChatRequest,
-    /// The request's OpenAI `user`, or the amplify account's.
+    /// The caller's options, its endpoint and credentials already dropped (`for_router`).
+    pub options: CallOptions,
+    /// Who the request is for (limits, budgets, the cache namespace).
     pub user: Option<String>,
     pub stream: bool,
-    /// `Some(ttl)` caches this answer; `None` leaves it to the router's settings.
-    pub cache_ttl: Option<Duration>,
-    pub no_cache: bool,
+    /// What the router dropped from the caller's request, said aloud.
+    pub warnings: Vec<String>,
+}
+
+impl RouteRequest {
+    /// A caller's request for a router: checked, its call options taken out, and the caller's
+    /// endpoint, credentials and headers dropped (the deployments own them).
+    pub fn new(mut request: ChatRequest, user: Option<String>, stream: bool) -> Result<RouteRequest> {
+        request.normalize_legacy_functions()?;
+        request.validate()?;
+        crate::structured::check_tool_schemas(&request)?;
+        let mut options = CallOptions::take_from(&mut request)?;
+        let warnings = options.drop_endpoint();
+        let user = request.user.clone().or(user);
+        Ok(RouteRequest { request, options, user, stream, warnings })
+    }
 }
 
 /// How an attempt at one deployment ended.
@@ -61,7 +77,14 @@ fn ended(error: Error, usage: Option<Usage>) -> Outcome {
 }
 
 impl Router {
-    pub fn new(cfg: RouterConfig) -> Self {
+    /// A router whose state is this process's own.
+    pub fn new(engine: Arc<Engine>, cfg: RouterConfig) -> Self {
+        let cache_bytes = cfg.settings.cache.as_ref().map(|c| c.max_bytes).unwrap_or(64 << 20);
+        Router::with_state(engine, cfg, Arc::new(MemoryState::new(cache_bytes)))
+    }
+
+    /// A router over a given state (shared with other instances).
+    pub fn with_state(engine: Arc<Engine>, cfg: RouterConfig, state: Arc<dyn RouterState>) -> Self {
         let mut groups: HashMap<String, Vec<Arc<Deployment>>> = HashMap::new();
         let mut order = Vec::new();
         for d in cfg.deployments {
@@ -70,16 +93,7 @@ impl Router {
             }
             groups.entry(d.group.clone()).or_default().push(Arc::new(Deployment::new(d)));
         }
-        Router {
-            groups,
-            users: UserLimiter::new(&cfg.settings.user_limits),
-            // Always there: a request may ask for caching when the settings do not.
-            cache: ResponseCache::new(cfg.settings.cache.as_ref().map(|c| c.max_bytes).unwrap_or(64 << 20)),
-            settings: cfg.settings,
-            ledger: Ledger::default(),
-            metrics: Metrics::default(),
-            order,
-        }
+        Router { engine, groups, state, settings: cfg.settings, ledger: Ledger::default(), metrics: Metrics::default(), order }
     }
 
     /// The group a name means: a group, or an alias of one.
@@ -116,11 +130,11 @@ impl Router {
     }
 
     pub fn health(&self) -> Value {
-        let now = Instant::now();
         let mut out = Vec::new();
         for g in &self.order {
             for d in &self.groups[g] {
-                let (healthy, cooling, last) = d.health(now);
+                let cooling = self.state.cooling_for(&d.cfg.id).map(|c| c.as_secs_f64());
+                let (healthy, last) = (cooling.is_none(), d.last_error());
                 out.push(json!({
                     "model_group": g, "deployment": d.cfg.id, "model": d.cfg.model, "healthy": healthy,
                     "cooling_seconds": cooling, "in_flight": d.in_flight(), "ttft_ms": d.ttft_ms(),
@@ -131,23 +145,25 @@ impl Router {
         Value::Array(out)
     }
 
-    /// The call for one deployment: its model and parameters over the caller's request.
+    /// The call for one deployment: its model and parameters over the caller's request, its
+    /// endpoint and credentials (trusted: they come from the config) as the call options.
     fn call_for(&self, d: &Deployment, req: &ChatRequest, remaining: Duration) -> Result<Call> {
         let mut r = req.clone();
         r.model = d.cfg.model.clone();
         for (k, p) in &d.cfg.params {
-            if let Some(v) = p.resolve() {
+            if let Some(v) = p.resolve(&*self.engine) {
                 r.extra.insert(k.clone(), v);
             }
         }
         if r.max_tokens.is_none() && r.max_completion_tokens.is_none() {
             r.max_tokens = d.cfg.max_tokens;
         }
-        let timeout = d.cfg.timeout.map(Duration::from_secs_f64).unwrap_or(remaining).min(remaining);
-        r.extra.insert("timeout".into(), json!(timeout.as_secs_f64()));
+        let mut options = CallOptions::take_from(&mut r)?;
+        let own = d.cfg.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()).unwrap_or(remaining);
+        options.timeout = Some(own.min(remaining));
         // The router retries itself, across deployments; the transport only reconnects once.
-        r.extra.insert("max_retries".into(), json!(0));
-        Call::prepare(r)
+        options.max_retries = Some(0);
+        Call::prepare_with(&self.engine, r, &options)
     }
 
     /// Runs one attempt, forwarding chunks to the caller as they come.
@@ -220,18 +236,25 @@ impl Router {
                 None,
             );
         };
-        let needs_tokens = self.users.uses_tokens()
-            || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.info.max_input_tokens.is_some());
+        let limits = &self.settings.user_limits;
+        let needs_tokens =
+            limits.tpm.is_some() || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.info.max_input_tokens.is_some());
         let prompt_tokens = if needs_tokens { crate::usage::estimate_prompt_tokens(&rr.request, "gpt-4o") as u32 } else { 0 };
         if let Some(user) = &rr.user {
-            if let Err(e) = self.users.admit(user, prompt_tokens, &self.ledger) {
-                return ended(e, None);
+            if limits.rpm.is_some() || limits.tpm.is_some() || limits.budget_usd.is_some() {
+                if let Err(e) = self.state.admit_user(user, limits, prompt_tokens).await {
+                    return ended(e, None);
+                }
             }
         }
-        let cache_ttl = if rr.no_cache { None } else { rr.cache_ttl.or_else(|| self.settings.cache.as_ref().map(|c| c.ttl)) };
+        let cache_ttl = match rr.options.cache {
+            CacheChoice::Skip => None,
+            CacheChoice::Ttl(t) => Some(t),
+            CacheChoice::Default => self.settings.cache.as_ref().map(|c| c.ttl),
+        };
         let cache_key = cache_ttl.map(|_| cache::key(rr.user.as_deref(), &rr.request));
         if let Some(k) = &cache_key {
-            if let Some(hit) = self.cache.get(k) {
+            if let Some(hit) = self.state.cache_get(k).await {
                 self.metrics.cache(true);
                 if rr.stream {
                     for ch in &hit.chunks {
@@ -241,7 +264,7 @@ impl Router {
                     }
                 }
                 // A cached answer costs nothing: no usage to bill.
-                return Outcome { completion: hit.completion.clone(), usage: None, error: None, warnings: vec![] };
+                return Outcome { completion: hit.completion.clone(), usage: None, error: None, warnings: rr.warnings.clone() };
             }
             self.metrics.cache(false);
         }
@@ -264,12 +287,16 @@ impl Router {
                     if let Some(u) = &o.usage {
                         self.ledger.record(&group, rr.user.as_deref(), *u, cost);
                         self.metrics.success(&group, latency, ttft, u, cost);
+                        if let Some(user) = &rr.user {
+                            self.state.record_spend(user, cost, limits.budget_duration).await;
+                        }
                     }
                     if o.error.is_none() {
                         if let (Some(k), Some(ttl)) = (cache_key, cache_ttl) {
-                            self.cache.put(k, o.completion.clone(), rr.stream.then(|| std::mem::take(&mut seen)), ttl);
+                            self.state.cache_put(k, o.completion.clone(), rr.stream.then(|| std::mem::take(&mut seen)), ttl).await;
                         }
                     }
+                    o.warnings.splice(0..0, rr.warnings.iter().cloned());
                     return o;
                 }
                 Err(e) => {
@@ -299,7 +326,24 @@ impl Router {
                 }
             }
         }
-        ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage)
+        let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
+        o.warnings = rr.warnings;
+        if let (Some(u), Some(user)) = (&o.usage, &rr.user) {
+            // What failed attempts used is billed too, at the first group's prices.
+            let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
+            self.state.record_spend(user, ledger::cost(&info, u), limits.budget_duration).await;
+        }
+        o
+    }
+
+    /// Records a deployment's failure: metrics, its last error, and (when the failure says the
+    /// deployment is unwell) the shared count toward a cooldown.
+    async fn failure(&self, group: &str, d: &Deployment, e: &Error) {
+        self.metrics.error(group, &d.cfg.id, e.kind.code());
+        d.record_error(e);
+        if counts_toward_cooldown(e) {
+            self.state.record_failure(&d.cfg.id, self.settings.allowed_fails, self.settings.cooldown_time).await;
+        }
     }
 
     /// Tries one group: picks deployments by strategy and retries retryable failures.
@@ -345,14 +389,15 @@ impl Router {
                     break None;
                 }
                 let i = strategy::pick(s.strategy, &candidates, now);
-                match candidates[i].admit(prompt_tokens, now) {
-                    Ok(guard) => break Some((candidates[i].clone(), guard)),
-                    Err(Refusal::Cooling(d)) => waits.push((true, d)),
-                    Err(Refusal::OverLimit(d)) => waits.push((false, d)),
+                let d = candidates[i];
+                match self.state.admit_deployment(&d.cfg.id, d.limits(), prompt_tokens).await {
+                    Ok(()) => break Some(d.clone()),
+                    Err(Refusal::Cooling(w)) => waits.push((true, w)),
+                    Err(Refusal::OverLimit(w)) => waits.push((false, w)),
                 }
                 candidates.swap_remove(i);
             };
-            let Some((d, _in_flight)) = chosen else {
+            let Some(d) = chosen else {
                 // Nothing can take it now: answer at once, never wait out a cooldown here.
                 let wait = waits.iter().map(|w| w.1).min();
                 let all_cooling = waits.iter().all(|w| w.0);
@@ -374,12 +419,12 @@ impl Router {
                 };
                 return Err(e.with_retry_after(wait));
             };
+            let _in_flight = d.start(prompt_tokens, now);
             self.metrics.request(group, &d.cfg.id);
             let call = match self.call_for(&d, &rr.request, deadline.saturating_duration_since(Instant::now())) {
                 Ok(c) => c,
                 Err(e) => {
-                    self.metrics.error(group, &d.cfg.id, e.kind.code());
-                    d.record_failure(&e, s.allowed_fails, s.cooldown_time, Instant::now());
+                    self.failure(group, &d, &e).await;
                     failed.push(d.cfg.id.clone());
                     last = Some(e);
                     continue;
@@ -390,8 +435,7 @@ impl Router {
                 Attempt::Committed(o, ttft) => {
                     if let Some(e) = &o.error {
                         // It failed after the caller had chunks: no retry, no fallback.
-                        self.metrics.error(group, &d.cfg.id, e.kind.code());
-                        d.record_failure(e, s.allowed_fails, s.cooldown_time, Instant::now());
+                        self.failure(group, &d, e).await;
                     } else {
                         d.record_success(ttft);
                     }
@@ -400,8 +444,7 @@ impl Router {
                 Attempt::Failed(mut o) => {
                     Usage::add_to(usage, o.usage.take());
                     let e = o.error.take().unwrap_or_else(|| Error::new(ErrorKind::Internal, "failed without an error"));
-                    self.metrics.error(group, &d.cfg.id, e.kind.code());
-                    d.record_failure(&e, s.allowed_fails, s.cooldown_time, Instant::now());
+                    self.failure(group, &d, &e).await;
                     failed.push(d.cfg.id.clone());
                     if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == s.num_retries {
                         return Err(e);
@@ -410,7 +453,7 @@ impl Router {
                     let base = if s.retry_after.is_zero() { crate::transport::BACKOFF_BASE } else { s.retry_after };
                     let delay = e.retry_after.unwrap_or_else(|| crate::transport::backoff(attempt, base).max(base)).max(s.retry_after);
                     last = Some(e);
-                    if Instant::now() + delay >= deadline {
+                    if Instant::now().checked_add(delay).is_none_or(|at| at >= deadline) {
                         break;
                     }
                     tokio::select! {

@@ -75,7 +75,7 @@ mod tests {
     fn least_busy_picks_the_idle_one() {
         let ds = deployments(&[1.0, 1.0]);
         let refs: Vec<&Arc<Deployment>> = ds.iter().collect();
-        let _busy = ds[0].admit(0, Instant::now()).ok().unwrap();
+        let _busy = ds[0].start(0, Instant::now());
         for _ in 0..50 {
             assert_eq!(pick(Strategy::LeastBusy, &refs, Instant::now()), 1);
         }

@@ -16,16 +16,6 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// Fields of the Messages API that a caller may pass through as given.
 const PASSTHROUGH: &[&str] = &["top_k", "metadata", "thinking", "service_tier", "container", "context_management", "mcp_servers"];
 
-/// `reasoning_effort` -> thinking budget, as LiteLLM maps it.
-pub fn thinking_budget(effort: &str) -> Option<u32> {
-    match effort {
-        "minimal" | "low" => Some(1024),
-        "medium" => Some(2048),
-        "high" => Some(4096),
-        _ => None,
-    }
-}
-
 fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
     let mut b = json!({"type": "text", "text": text});
     if let Some(cc) = cache_control {
@@ -115,7 +105,7 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
     if let Some(model) = model {
         body.insert("model".into(), json!(model));
     }
-    let mut max_tokens = req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
+    let claude = crate::providers::claude::settings(req, DEFAULT_MAX_TOKENS, warnings);
     if !system.is_empty() {
         let plain = system.iter().all(|b| b.get("cache_control").is_none() && b["type"] == "text");
         let value = if plain {
@@ -126,32 +116,15 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
         body.insert("system".into(), value);
     }
     body.insert("messages".into(), Value::Array(messages));
-    let forced_tool = matches!(req.tool_choice, Some(ToolChoice::Required | ToolChoice::Function(_)));
-    let mut thinking = false;
-    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
-        if forced_tool {
-            warnings.push("extended thinking cannot be combined with a forced tool_choice; thinking was not enabled".into());
-        } else {
-            if max_tokens <= budget {
-                // The budget is part of max_tokens: keep the caller's room for the answer itself.
-                max_tokens += budget;
-            }
-            body.insert("thinking".into(), json!({"type": "enabled", "budget_tokens": budget}));
-            thinking = true;
-        }
+    if let Some(t) = claude.thinking {
+        body.insert("thinking".into(), t);
     }
-    body.insert("max_tokens".into(), json!(max_tokens));
-    if let Some(t) = req.temperature {
-        if thinking && t != 1.0 {
-            warnings.push("temperature cannot be changed with extended thinking and was dropped".into());
-        } else {
-            body.insert("temperature".into(), json!(t));
-        }
+    body.insert("max_tokens".into(), json!(claude.max_tokens));
+    if let Some(t) = claude.temperature {
+        body.insert("temperature".into(), json!(t));
     }
-    if let Some(p) = req.top_p {
-        if !thinking {
-            body.insert("top_p".into(), json!(p));
-        }
+    if let Some(p) = claude.top_p {
+        body.insert("top_p".into(), json!(p));
     }
     if let Some(stop) = &req.stop {
         body.insert("stop_sequences".into(), json!(stop.0));

@@ -4,7 +4,7 @@
 //! answer ends with `finish_reason: "content_filter"`, a filtered prompt is a 400 `content_filter`.
 
 use super::openai;
-use super::{Adapter, Built, StreamDecoder, Target};
+use super::{Adapter, Built, Capabilities, Provider, ProviderKind, Route, StreamDecoder, Target};
 use crate::chat::{ChatCompletion, ChatRequest};
 use crate::error::{Error, Result};
 
@@ -12,6 +12,20 @@ use crate::error::{Error, Result};
 pub const DEFAULT_API_VERSION: &str = "2024-02-15-preview";
 
 pub struct Azure;
+
+impl Provider for Azure {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Azure
+    }
+
+    fn capabilities(&self, target: &Target) -> Capabilities {
+        openai::capabilities(&target.model)
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::Http(self)
+    }
+}
 
 /// `stream_options` is accepted from api-version 2024-09-01-preview on; older versions reject it.
 pub fn supports_stream_usage(api_version: &str) -> bool {

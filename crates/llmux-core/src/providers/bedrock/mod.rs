@@ -14,11 +14,34 @@ pub use response::{map_stop_reason, map_usage, parse_response};
 pub use sign::sigv4_headers;
 pub use stream::{decode_message, BedrockStream, StreamState};
 
-use super::{Adapter, Built, StreamDecoder, Target};
+use super::{Adapter, Built, Capabilities, JsonSchemaSupport, Provider, ProviderKind, Route, StreamDecoder, Target, ThinkingStyle};
 use crate::chat::{ChatCompletion, ChatRequest};
 use crate::error::{Error, Result};
 
 pub struct Bedrock;
+
+impl Provider for Bedrock {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Bedrock
+    }
+
+    fn capabilities(&self, target: &Target) -> Capabilities {
+        let m = target.model.as_str();
+        let claude = request::is_claude(m);
+        Capabilities {
+            json_schema: JsonSchemaSupport::None,
+            // Converse's `toolChoice` `any`/`tool` is honoured by Claude, Nova and Mistral Large
+            // only (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html).
+            forced_tool_choice: claude || m.contains("amazon.nova") || m.contains("mistral.mistral-large"),
+            thinking: if claude { ThinkingStyle::Budget } else { ThinkingStyle::None },
+            image_input: claude || m.contains("amazon.nova") || m.contains("llama3-2") || m.contains("llama4"),
+        }
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::Http(self)
+    }
+}
 
 impl Adapter for Bedrock {
     fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {

@@ -9,7 +9,6 @@ use serde_json::{json, Map, Value};
 
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::{Error, Result};
-use crate::providers::anthropic::thinking_budget;
 use crate::providers::media::{image_format, parse_image_url, Image};
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
@@ -87,7 +86,7 @@ fn assistant_blocks(m: &Message, used_tools: &mut BTreeSet<String>) -> Result<Ve
     Ok(blocks)
 }
 
-fn is_claude(model: &str) -> bool {
+pub(crate) fn is_claude(model: &str) -> bool {
     model.contains("anthropic") || model.contains("claude")
 }
 
@@ -125,33 +124,30 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
     if !system.is_empty() {
         body.insert("system".into(), Value::Array(system));
     }
-    let forced = matches!(req.tool_choice, Some(ToolChoice::Required | ToolChoice::Function(_)));
-    let mut max_tokens = req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
-    let mut thinking = false;
-    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
-        if !is_claude(model) {
-            warnings.push(format!("reasoning_effort is only mapped for Claude on Bedrock; ignored for {model}"));
-        } else if forced {
-            warnings.push("extended thinking cannot be combined with a forced tool_choice; thinking was not enabled".into());
-        } else {
-            if max_tokens <= budget {
-                max_tokens += budget;
-            }
-            body.insert("additionalModelRequestFields".into(), json!({"thinking": {"type": "enabled", "budget_tokens": budget}}));
-            thinking = true;
-        }
-    }
     let mut inference = Map::new();
-    inference.insert("maxTokens".into(), json!(max_tokens));
-    if let Some(t) = req.temperature {
-        if thinking && t != 1.0 {
-            warnings.push("temperature cannot be changed with extended thinking and was dropped".into());
-        } else {
+    if is_claude(model) {
+        let claude = crate::providers::claude::settings(req, DEFAULT_MAX_TOKENS, warnings);
+        if let Some(t) = claude.thinking {
+            body.insert("additionalModelRequestFields".into(), json!({ "thinking": t }));
+        }
+        inference.insert("maxTokens".into(), json!(claude.max_tokens));
+        if let Some(t) = claude.temperature {
             inference.insert("temperature".into(), json!(t));
         }
-    }
-    if let Some(p) = req.top_p.filter(|_| !thinking) {
-        inference.insert("topP".into(), json!(p));
+        if let Some(p) = claude.top_p {
+            inference.insert("topP".into(), json!(p));
+        }
+    } else {
+        if req.reasoning_effort.is_some() {
+            warnings.push(format!("reasoning_effort is only mapped for Claude on Bedrock; ignored for {model}"));
+        }
+        inference.insert("maxTokens".into(), json!(req.max_completion_tokens.or(req.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS)));
+        if let Some(t) = req.temperature {
+            inference.insert("temperature".into(), json!(t));
+        }
+        if let Some(p) = req.top_p {
+            inference.insert("topP".into(), json!(p));
+        }
     }
     if let Some(s) = &req.stop {
         inference.insert("stopSequences".into(), json!(s.0));

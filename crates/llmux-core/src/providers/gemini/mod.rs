@@ -12,13 +12,48 @@ pub use request::{build_request, sanitize_schema, THOUGHT_SEPARATOR};
 pub use response::{decode_response, map_finish_reason, parse_response, ResponseState};
 pub use stream::{GeminiJsonArrayStream, GeminiStream};
 
-use super::{Adapter, Built, StreamDecoder, Target};
+use super::{Adapter, Built, Capabilities, JsonSchemaSupport, Provider, ProviderKind, Route, StreamDecoder, Target, ThinkingStyle};
 use crate::chat::{ChatCompletion, ChatRequest};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
+/// Gemini through Google AI Studio.
 pub struct Gemini;
+/// Gemini through Vertex AI: the same wire at another endpoint.
+pub struct Vertex;
+
+fn gemini_capabilities() -> Capabilities {
+    Capabilities { json_schema: JsonSchemaSupport::Native, forced_tool_choice: true, thinking: ThinkingStyle::Budget, image_input: true }
+}
+
+impl Provider for Gemini {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Gemini
+    }
+
+    fn capabilities(&self, _target: &Target) -> Capabilities {
+        gemini_capabilities()
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::Http(self)
+    }
+}
+
+impl Provider for Vertex {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Vertex
+    }
+
+    fn capabilities(&self, _target: &Target) -> Capabilities {
+        gemini_capabilities()
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::Http(&Gemini)
+    }
+}
 
 impl Adapter for Gemini {
     fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use crate::chat::{ChatRequest, Content, ContentPart, Role, ToolChoice};
 use crate::error::{Error, Result};
-use crate::providers::anthropic::thinking_budget;
 use crate::providers::media::{parse_image_url, Image};
+use crate::providers::reasoning::effort_budget;
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, ProviderKind, Target};
 
@@ -173,7 +173,7 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
             _ => {}
         }
     }
-    if let Some(budget) = req.reasoning_effort.as_deref().and_then(thinking_budget) {
+    if let Some(budget) = req.reasoning_effort.as_deref().and_then(effort_budget) {
         gen.insert("thinkingConfig".into(), json!({"thinkingBudget": budget, "includeThoughts": true}));
     }
     if !gen.is_empty() {

@@ -14,9 +14,32 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Target;
+use super::{Capabilities, InProcess, JsonSchemaSupport, Provider, ProviderKind, Route, Target, ThinkingStyle};
 use crate::chat::{ChatChunk, ChatRequest, Delta, FinishReason, Role, Usage};
 use crate::error::{Error, Result};
+
+/// The offline provider, answered in-process.
+pub struct Mock;
+
+impl Provider for Mock {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Mock
+    }
+
+    fn capabilities(&self, _target: &Target) -> Capabilities {
+        Capabilities { json_schema: JsonSchemaSupport::None, forced_tool_choice: true, thinking: ThinkingStyle::Effort, image_input: true }
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::InProcess(self)
+    }
+}
+
+impl InProcess for Mock {
+    fn plan(&self, req: &mut ChatRequest, target: &Target) -> Result<MockPlan> {
+        plan(req, target)
+    }
+}
 
 pub struct MockPlan {
     pub chunks: Vec<ChatChunk>,
@@ -52,10 +75,10 @@ fn pieces(text: &str) -> Vec<&str> {
 pub fn plan(req: &mut ChatRequest, target: &Target) -> Result<MockPlan> {
     let delay = match req.take_option("mock_delay_ms") {
         None => Duration::ZERO,
-        Some(Value::Number(n)) if n.as_f64().is_some_and(|v| v >= 0.0 && v.is_finite()) => {
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|v| (0.0..=3_600_000.0).contains(&v)) => {
             Duration::from_secs_f64(n.as_f64().unwrap_or(0.0) / 1000.0)
         }
-        Some(_) => return Err(Error::invalid_request("mock_delay_ms must be a non-negative number")),
+        Some(_) => return Err(Error::invalid_request("mock_delay_ms must be a number of milliseconds from 0 to 3600000")),
     };
     let forced = match req.take_option("mock_response") {
         None => None,

@@ -12,13 +12,46 @@ pub use request::{build_request, build_request_with, is_reasoning_model};
 pub use response::parse_response;
 pub use stream::{decode_event, OpenAiStream, StreamState};
 
-use super::{Adapter, Built, StreamDecoder, Target};
+use super::{Adapter, Built, Capabilities, JsonSchemaSupport, Provider, ProviderKind, Route, StreamDecoder, Target, ThinkingStyle};
 use crate::chat::{ChatCompletion, ChatRequest};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 pub struct OpenAi;
+
+/// OpenAI models that take `response_format: json_schema` (2024-08 and later families).
+fn supports_json_schema(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    ["gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o"].iter().any(|p| m.starts_with(p))
+        && !m.starts_with("o1-mini")
+        && !m.starts_with("o1-preview")
+        && m != "gpt-4o-2024-05-13"
+}
+
+/// What an OpenAI model (or an Azure deployment of one) can do.
+pub fn capabilities(model: &str) -> Capabilities {
+    Capabilities {
+        json_schema: if supports_json_schema(model) { JsonSchemaSupport::Strict } else { JsonSchemaSupport::None },
+        forced_tool_choice: true,
+        thinking: if is_reasoning_model(model) { ThinkingStyle::Effort } else { ThinkingStyle::None },
+        image_input: true,
+    }
+}
+
+impl Provider for OpenAi {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::OpenAi
+    }
+
+    fn capabilities(&self, target: &Target) -> Capabilities {
+        capabilities(&target.model)
+    }
+
+    fn route(&self) -> Route<'_> {
+        Route::Http(self)
+    }
+}
 
 impl Adapter for OpenAi {
     fn build_request(&self, req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
