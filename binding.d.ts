@@ -65,13 +65,14 @@ export interface JsErrorData {
   body?: string
 }
 
-/** Token counts in the OpenAI sense; the wrapper derives amplify's billing figures from them. */
+/** What to bill: amplify's `recordUsage` arguments, computed by the core. */
 export interface JsUsage {
-  promptTokens: number
-  completionTokens: number
+  /** Input billed at the full rate (prompt less cache reads). */
+  inputTokens: number
+  outputTokens: number
   cachedTokens: number
-  cacheWriteTokens: number
-  reasoningTokens: number
+  /** `recordUsage`'s details object, as JSON. */
+  details: string
   estimated: boolean
 }
 

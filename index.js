@@ -134,20 +134,11 @@ function warn(message) {
   }
 }
 
-/** Calls onUsage once, with amplify's recordUsage arguments; its failures never fail the call. */
+/** Calls onUsage once, with amplify's recordUsage arguments (computed by the engine); its failures never fail the call. */
 function reportUsage(account, requestId, model, u) {
   if (!u || !settings.onUsage) return
-  const details = {
-    reasoning_tokens: u.reasoningTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedTokens },
-    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
-    prompt_tokens: u.promptTokens,
-    cache_write_tokens: u.cacheWriteTokens,
-  }
-  if (u.estimated) details.estimated = true
-  const input = Math.max(0, u.promptTokens - u.cachedTokens)
   try {
-    const r = settings.onUsage(account, requestId, model, input, u.completionTokens, u.cachedTokens, details)
+    const r = settings.onUsage(account, requestId, model, u.inputTokens, u.outputTokens, u.cachedTokens, JSON.parse(u.details))
     if (r && typeof r.then === 'function') r.then(undefined, (e) => warn(`onUsage failed: ${e && e.message}`))
   } catch (e) {
     warn(`onUsage failed: ${e && e.message}`)
@@ -287,8 +278,8 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
 function splitRequest(request) {
   if (!request || typeof request !== 'object') throw invalid('request must be an object')
   const { signal, account, requestId, model, ...rest } = request
+  // The shape JSON can carry is checked here; what the request means is the engine's to check.
   if (!Array.isArray(rest.messages)) throw invalid('messages must be an array')
-  if (rest.messages.length === 0) throw invalid('messages must not be empty')
   if (!model || (typeof model !== 'object' && typeof model !== 'string')) {
     throw invalid('model must be a model string such as "openai/gpt-4o" or an amplify model object')
   }

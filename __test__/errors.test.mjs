@@ -130,7 +130,7 @@ test('bad input is refused before any request is sent, naming the field', async 
   const cases = [
     [() => completion({ model: 'openai/gpt-4o' }), /messages must be an array/],
     [() => completion({ model: 'openai/gpt-4o', messages: 'hi' }), /messages must be an array/],
-    [() => completion({ model: 'openai/gpt-4o', messages: [] }), /messages must not be empty/],
+    [() => completion({ model: 'openai/gpt-4o', messages: [] }), /messages must be a non-empty array/],
     [() => completion({ model: 'openai/gpt-4o', messages: [{ role: 'robot', content: 'x' }] }), /messages\[0\]\.role.*robot/],
     [() => completion({ model: 'llama3', messages: [{ role: 'user', content: 'x' }] }), /names no provider/],
     [() => completion({ messages: [{ role: 'user', content: 'x' }] }), /model must be/],

@@ -4,12 +4,13 @@
 # Node 22, the Lambda runtime. Pass --quick for one round, --skip-python to leave LiteLLM out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/napi ] || npm install --no-audit --no-fund
+[ -x node_modules/.bin/napi ] || npm ci --no-audit --no-fund
 node22=.tools/node22/node_modules/node/bin/node
 [ -x "$node22" ] || npm install --no-save --no-audit --no-fund --prefix .tools/node22 node@22 >/dev/null
 addon=bench/.build/llmux.linux-x64-gnu.node
-if [ ! -f "$addon" ] || [ -n "$(find src Cargo.toml Cargo.lock -newer "$addon" -print -quit)" ]; then
-  npx napi build --platform --release --output-dir bench/.build --no-js
+if [ ! -f "$addon" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$addon" -print -quit)" ]; then
+  npx napi build --platform --release --manifest-path crates/llmux-node/Cargo.toml --package-json-path package.json \
+    --output-dir bench/.build --no-js
 fi
 cargo build --release -p llmux-bench-mock
 (cd bench && npm install --no-audit --no-fund >/dev/null)

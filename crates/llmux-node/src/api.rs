@@ -149,14 +149,14 @@ pub fn start_prompt_for_data(
 }
 
 /// Replaces the secrets the caller's provider returned (looked up before the environment).
-#[napi]
+#[napi(catch_unwind)]
 pub fn set_secrets(secrets: HashMap<String, String>) {
     crate::engine().set_secrets(secrets);
 }
 
 /// Sets default timeouts in milliseconds; an absent one keeps its value. A value no clock can
 /// hold is refused (a typed error in JS), never a panic.
-#[napi]
+#[napi(catch_unwind)]
 pub fn set_timeouts(connect_ms: Option<f64>, first_byte_ms: Option<f64>, total_ms: Option<f64>, idle_ms: Option<f64>) -> napi::Result<()> {
     let engine = crate::engine();
     let mut t = engine.timeouts();

@@ -35,25 +35,27 @@ impl From<&Error> for JsErrorData {
     }
 }
 
-/// Token counts in the OpenAI sense; the wrapper derives amplify's billing figures from them.
+/// What to bill: amplify's `recordUsage` arguments, computed by the core.
 #[napi(object)]
 pub struct JsUsage {
-    pub prompt_tokens: f64,
-    pub completion_tokens: f64,
+    /// Input billed at the full rate (prompt less cache reads).
+    pub input_tokens: f64,
+    pub output_tokens: f64,
     pub cached_tokens: f64,
-    pub cache_write_tokens: f64,
-    pub reasoning_tokens: f64,
+    /// `recordUsage`'s details object, as JSON.
+    pub details: String,
     pub estimated: bool,
 }
 
 impl From<&Usage> for JsUsage {
     fn from(u: &Usage) -> Self {
+        let r = llmux_core::amplify::billing::record(u);
         JsUsage {
-            prompt_tokens: u.prompt_tokens as f64,
-            completion_tokens: u.completion_tokens as f64,
-            cached_tokens: u.cached_tokens as f64,
-            cache_write_tokens: u.cache_write_tokens as f64,
-            reasoning_tokens: u.reasoning_tokens as f64,
+            input_tokens: r.input_tokens as f64,
+            output_tokens: r.output_tokens as f64,
+            cached_tokens: r.cached_tokens as f64,
+            // Serialising our own plain struct cannot fail.
+            details: serde_json::to_string(&r.details).unwrap_or_else(|_| "{}".into()),
             estimated: u.estimated,
         }
     }

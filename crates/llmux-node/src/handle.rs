@@ -79,12 +79,21 @@ impl CallHandle {
                 break;
             }
         }
-        c.batch(events)
+        // A panic here would unwind through napi's async machinery: end the call instead.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.batch(events))) {
+            Ok(b) => b,
+            Err(_) => {
+                c.finished = true;
+                self.cancel.cancel();
+                let e = Error::new(ErrorKind::Internal, "the call's results could not be read (internal error)");
+                Batch { data: None, done: true, text: None, usage: None, error: Some(JsErrorData::from(&e)), warnings: None }
+            }
+        }
     }
 
     /// Stops the call: the upstream connection is dropped at once. The last batch still comes,
     /// with the cancellation error and the usage to bill.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cancel(&self) {
         self.cancel.cancel();
     }

@@ -22,7 +22,7 @@ pub struct RouterCheck {
 }
 
 /// Checks a router config: the error that would refuse it, and the warnings it raises.
-#[napi]
+#[napi(catch_unwind)]
 pub fn check_router_config(config_json: String) -> RouterCheck {
     match parse_json("router config", &config_json).and_then(|v| RouterConfig::parse(&v)) {
         Ok((_, warnings)) => RouterCheck { error: None, warnings },
@@ -37,7 +37,7 @@ pub struct YamlConfig {
 }
 
 /// A LiteLLM proxy config's YAML text as JSON, parsed by the core (every front door shares it).
-#[napi]
+#[napi(catch_unwind)]
 pub fn router_config_from_yaml(text: String) -> YamlConfig {
     match RouterConfig::yaml_to_json(&text) {
         Ok(v) => YamlConfig { json: Some(v.to_string()), error: None },
@@ -84,7 +84,7 @@ impl RouterHandle {
 
 #[napi]
 impl RouterHandle {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(config_json: String) -> napi::Result<Self> {
         let (cfg, _) = parse_json("router config", &config_json)
             .and_then(|v| RouterConfig::parse(&v))
@@ -162,28 +162,28 @@ impl RouterHandle {
         launch(job, Mode::Completion, String::new())
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn health(&self) -> String {
         self.inner.health().to_string()
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn list_models(&self) -> String {
         self.inner.list_models().to_string()
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn get_model_info(&self, name: String) -> Option<String> {
         self.inner.model_info(&name).map(|v| v.to_string())
     }
 
     /// Tokens and cost since `since_ms` (a Unix time in milliseconds).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn get_usage(&self, since_ms: f64) -> String {
         self.inner.ledger.usage_since(since_ms / 1000.0).to_string()
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics(&self) -> String {
         self.inner.metrics.render()
     }
