@@ -90,6 +90,12 @@ export interface RouterCheck {
 /** A LiteLLM proxy config's YAML text as JSON, parsed by the core (every front door shares it). */
 export declare function routerConfigFromYaml(text: string): YamlConfig
 
+/** Sets the bounds on what an upstream can make llmux hold; an absent one keeps its value. */
+export declare function setLimits(maxResponseBytes?: number | undefined | null, maxEventBytes?: number | undefined | null): void
+
+/** Lets requests name the offline `mock` provider (`configure({ mock: true })`). */
+export declare function setMockEnabled(on: boolean): void
+
 /** Replaces the secrets the caller's provider returned (looked up before the environment). */
 export declare function setSecrets(secrets: Record<string, string>): void
 

@@ -33,6 +33,10 @@ const settings = {
   isKilled: undefined,
   killPollMs: 1000,
   onWarning: undefined,
+  onUsageTimeoutMs: 5000,
+  secretsTimeoutMs: 10_000,
+  // The engine's total timeout, mirrored here: a Writable that never drains is not waited on longer.
+  totalMs: 600_000,
 }
 const loadedAt = Date.now()
 let activeRequests = 0
@@ -50,12 +54,14 @@ function checkNumber(name, v, min) {
 /** Sets process-wide options; keys not given keep their value. */
 function configure(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('configure() takes an options object')
-  const { secrets, secretsTtlMs, onUsage, isKilled, killPollMs, onWarning, timeouts, router } = options
+  const { secrets, secretsTtlMs, secretsTimeoutMs, onUsage, onUsageTimeoutMs, isKilled, killPollMs, onWarning, timeouts, limits, router, mock } = options
   if (router !== undefined && router !== null && !(router instanceof Router)) throw invalid('router must be a Router')
   if (secrets !== undefined && secrets !== null && typeof secrets !== 'function' && typeof secrets !== 'object') {
     throw invalid('secrets must be an object or an async function returning one')
   }
   checkNumber('secretsTtlMs', secretsTtlMs, 0)
+  checkNumber('secretsTimeoutMs', secretsTimeoutMs, 1)
+  checkNumber('onUsageTimeoutMs', onUsageTimeoutMs, 0)
   checkFunction('onUsage', onUsage)
   checkFunction('isKilled', isKilled)
   checkFunction('onWarning', onWarning)
@@ -67,6 +73,8 @@ function configure(options = {}) {
     binding.setSecrets({})
   }
   if (secretsTtlMs !== undefined) settings.secretsTtlMs = secretsTtlMs
+  if (secretsTimeoutMs !== undefined) settings.secretsTimeoutMs = secretsTimeoutMs
+  if (onUsageTimeoutMs !== undefined) settings.onUsageTimeoutMs = onUsageTimeoutMs
   if ('router' in options) settings.router = router ?? undefined
   if ('onUsage' in options) settings.onUsage = onUsage ?? undefined
   if ('isKilled' in options) settings.isKilled = isKilled ?? undefined
@@ -75,7 +83,21 @@ function configure(options = {}) {
   if (timeouts !== undefined) {
     if (timeouts === null || typeof timeouts !== 'object') throw invalid('timeouts must be an object')
     for (const k of ['connectMs', 'firstByteMs', 'totalMs', 'idleMs']) checkNumber(`timeouts.${k}`, timeouts[k], 1)
-    binding.setTimeouts(timeouts.connectMs, timeouts.firstByteMs, timeouts.totalMs, timeouts.idleMs)
+    try {
+      binding.setTimeouts(timeouts.connectMs, timeouts.firstByteMs, timeouts.totalMs, timeouts.idleMs)
+    } catch (e) {
+      throw invalid(e.message)
+    }
+    if (timeouts.totalMs !== undefined) settings.totalMs = timeouts.totalMs
+  }
+  if (mock !== undefined) {
+    if (typeof mock !== 'boolean') throw invalid('mock must be true or false')
+    binding.setMockEnabled(mock)
+  }
+  if (limits !== undefined) {
+    if (limits === null || typeof limits !== 'object') throw invalid('limits must be an object')
+    for (const k of ['maxResponseBytes', 'maxEventBytes']) checkNumber(`limits.${k}`, limits[k], 1024)
+    binding.setLimits(limits.maxResponseBytes, limits.maxEventBytes)
   }
 }
 
@@ -93,6 +115,21 @@ function toSecretMap(value) {
   return out
 }
 
+/** Resolves `p`, or rejects after `ms` with `what` timed out. */
+function within(p, ms, what) {
+  let timer
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
+    timer.unref?.()
+  })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Makes the secrets current. A provider's answer is reused for `secretsTtlMs`; after that it is
+ * refreshed in the background while calls go on with the last good secrets (stale while
+ * revalidate). Only a first load is waited for, at most `secretsTimeoutMs`.
+ */
 async function ensureSecrets() {
   const source = settings.secrets
   if (source === undefined) return
@@ -103,11 +140,13 @@ async function ensureSecrets() {
     }
     return
   }
-  if (secretsCache.source === source && Date.now() - secretsCache.loadedAt < settings.secretsTtlMs) return
+  const have = secretsCache.source === source
+  if (have && Date.now() - secretsCache.loadedAt < settings.secretsTtlMs) return
   if (!secretsCache.pending) {
     secretsCache.pending = (async () => {
       try {
-        const value = await source()
+        const value = await within(Promise.resolve().then(source), settings.secretsTimeoutMs, 'the secrets provider')
+        if (settings.secrets !== source) return
         binding.setSecrets(toSecretMap(value))
         secretsCache.source = source
         secretsCache.loadedAt = Date.now()
@@ -116,13 +155,16 @@ async function ensureSecrets() {
       }
     })()
   }
+  const pending = secretsCache.pending
+  if (have) {
+    // Stale secrets serve this call; a failed refresh is said, and tried again next call.
+    pending.catch((e) => warn(`secrets refresh failed, using the last good secrets: ${e && e.message}`))
+    return
+  }
   try {
-    await secretsCache.pending
+    await pending
   } catch (e) {
-    // A failed refresh keeps the secrets we had; with none, the call cannot proceed.
-    if (secretsCache.source !== source) {
-      throw new LlmuxError({ code: 'config', message: `secrets provider failed: ${e && e.message}`, retryable: true })
-    }
+    throw new LlmuxError({ code: 'config', message: `secrets provider failed: ${e && e.message}`, retryable: true })
   }
 }
 
@@ -134,12 +176,16 @@ function warn(message) {
   }
 }
 
-/** Calls onUsage once, with amplify's recordUsage arguments (computed by the engine); its failures never fail the call. */
-function reportUsage(account, requestId, model, u) {
+/**
+ * Calls onUsage once, with amplify's recordUsage arguments (computed by the engine), and waits
+ * for it (at most `onUsageTimeoutMs`) so a billing write is done before the call settles: Lambda
+ * freezes the process as soon as the handler resolves. Its failures never fail the call.
+ */
+async function reportUsage(account, requestId, model, u) {
   if (!u || !settings.onUsage) return
   try {
     const r = settings.onUsage(account, requestId, model, u.inputTokens, u.outputTokens, u.cachedTokens, JSON.parse(u.details))
-    if (r && typeof r.then === 'function') r.then(undefined, (e) => warn(`onUsage failed: ${e && e.message}`))
+    if (r && typeof r.then === 'function') await within(r, settings.onUsageTimeoutMs, 'onUsage')
   } catch (e) {
     warn(`onUsage failed: ${e && e.message}`)
   }
@@ -161,22 +207,41 @@ function toJson(name, value) {
   }
 }
 
-/** Wires cancellation into a handle; returns the function that unwires it. */
+/**
+ * Wires cancellation into a handle: the AbortSignal and amplify's isKilled poll. They hold the
+ * handle only weakly, so a handle its caller dropped is still collected (and its upstream closed
+ * by the binding). Returns the function that unwires them, and a promise that settles when the
+ * call was stopped (aborted or killed), for waits that must not outlive it.
+ */
 function watch(handle, signal, account, requestId, responseStream) {
+  const ref = new WeakRef(handle)
+  let stop
+  const stopped = new Promise((resolve) => (stop = resolve))
+  const cancel = () => {
+    ref.deref()?.cancel()
+    stop(false)
+  }
   let onAbort
   if (signal) {
-    onAbort = () => handle.cancel()
+    onAbort = cancel
     signal.addEventListener('abort', onAbort, { once: true })
   }
   let timer
   const isKilled = settings.isKilled
+  const unwatch = () => {
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+    if (timer) clearInterval(timer)
+    onAbort = undefined
+    timer = undefined
+  }
   if (isKilled && requestId != null) {
     let polling = false
     timer = setInterval(async () => {
+      if (!ref.deref()) return unwatch()
       if (polling) return
       polling = true
       try {
-        if (await isKilled(account, requestId, responseStream)) handle.cancel()
+        if (await isKilled(account, requestId, responseStream)) cancel()
       } catch (e) {
         warn(`isKilled failed: ${e && e.message}`)
       } finally {
@@ -185,23 +250,25 @@ function watch(handle, signal, account, requestId, responseStream) {
     }, settings.killPollMs)
     timer.unref?.()
   }
-  return () => {
-    if (onAbort) signal.removeEventListener('abort', onAbort)
-    if (timer) clearInterval(timer)
-  }
+  return { unwatch, stopped }
 }
 
 function isWritable(s) {
   return s && typeof s === 'object' && typeof s.write === 'function' && typeof s.end === 'function'
 }
 
-/** Writes respecting backpressure; false when the stream can take no more (closed, destroyed). */
-function writeTo(stream, data) {
+/**
+ * Writes respecting backpressure; false when the stream can take no more (closed, destroyed), or
+ * when the call was stopped or the engine's total timeout passed while waiting for `drain`.
+ */
+function writeTo(stream, data, stopped) {
   if (stream.destroyed || stream.writableEnded) return false
   if (stream.write(data) !== false) return true
   if (typeof stream.once !== 'function') return true
   return new Promise((resolve) => {
+    let timer
     const done = (ok) => {
+      clearTimeout(timer)
       stream.off?.('drain', onDrain)
       stream.off?.('close', onClose)
       stream.off?.('error', onClose)
@@ -212,6 +279,9 @@ function writeTo(stream, data) {
     stream.once('drain', onDrain)
     stream.once('close', onClose)
     stream.once('error', onClose)
+    timer = setTimeout(() => done(false), settings.totalMs)
+    timer.unref?.()
+    stopped?.then(() => done(false))
   })
 }
 
@@ -251,18 +321,20 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
   await ensureSecrets()
   const handle = engine(options.router).startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser), userOf(account))
   activeRequests++
-  const unwatch = watch(handle, signal, account, requestId, responseStream)
+  const { unwatch, stopped } = watch(handle, signal, account, requestId, responseStream)
+  let writable = true
   try {
     for (;;) {
       const batch = await handle.next()
-      if (batch.data) {
-        const ok = await writeTo(responseStream, batch.data)
-        // The reader is gone: stop paying for an answer nobody will see.
-        if (!ok) handle.cancel()
+      if (batch.data && writable) {
+        writable = await writeTo(responseStream, batch.data, stopped)
+        // The reader is gone (or stalled past the deadline, or the call was stopped): stop
+        // paying for an answer nobody will see. The last batch still brings the usage.
+        if (!writable) handle.cancel()
       }
       if (batch.done) {
         for (const w of batch.warnings ?? []) warn(w)
-        reportUsage(account, requestId, model, batch.usage)
+        await reportUsage(account, requestId, model, batch.usage)
         if (shouldEnd) endStream(responseStream)
         if (batch.error) throw new LlmuxError(batch.error)
         return batch.text ?? ''
@@ -311,10 +383,25 @@ async function completion(request, router) {
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
   const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
   const result = batch.data ? JSON.parse(batch.data) : undefined
-  reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
+  await reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
   if (batch.error) throw new LlmuxError(batch.error)
   return result
 }
+
+// A stream() iterator dropped without return() (a `break` that never reached it, an exception
+// in the caller's loop, a forgotten iterator): when it is collected, its call is cancelled, its
+// last batch drained and its usage reported, so nothing outlives its caller.
+const abandoned = new FinalizationRegistry((call) => {
+  if (call.finished || !call.handle) return
+  call.handle.cancel()
+  const drain = async () => {
+    let batch
+    do batch = await call.handle.next()
+    while (!batch.done)
+    await call.settle(batch)
+  }
+  drain().catch((e) => warn(`an abandoned stream could not be closed: ${e && e.message}`))
+})
 
 /**
  * A streamed answer: an async iterable of OpenAI ChatCompletionChunks. Breaking out of the
@@ -323,20 +410,20 @@ async function completion(request, router) {
 function stream(request, router) {
   const r = splitRequest(request)
   const target = engine(router)
-  let handle = null
-  let unwatch = () => {}
+  // What the call needs to end, apart from the iterator, so the registry can end it.
+  const call = { handle: null, finished: false, unwatch: () => {}, settle: null }
   let buffer = []
   let index = 0
-  let finished = false
   let failure = null
   let lastId = null
 
-  const settle = (batch) => {
-    finished = true
-    unwatch()
+  call.settle = async (batch) => {
+    if (call.finished) return
+    call.finished = true
+    call.unwatch()
     activeRequests--
     for (const w of batch.warnings ?? []) warn(w)
-    reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
+    await reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
     if (batch.error) failure = new LlmuxError(batch.error)
   }
 
@@ -344,7 +431,7 @@ function stream(request, router) {
     async next() {
       for (;;) {
         if (index < buffer.length) return { value: buffer[index++], done: false }
-        if (finished) {
+        if (call.finished) {
           if (failure) {
             const e = failure
             failure = null
@@ -352,51 +439,52 @@ function stream(request, router) {
           }
           return { value: undefined, done: true }
         }
-        if (!handle) {
+        if (!call.handle) {
           if (r.signal?.aborted) {
-            finished = true
+            call.finished = true
             throw cancelledError()
           }
           await ensureSecrets()
-          handle = target.startStream(r.body, r.modelJson, userOf(r.account))
+          call.handle = target.startStream(r.body, r.modelJson, userOf(r.account))
           activeRequests++
-          unwatch = watch(handle, r.signal, r.account, r.requestId ?? null, undefined)
+          call.unwatch = watch(call.handle, r.signal, r.account, r.requestId ?? null, undefined).unwatch
         }
-        const batch = await handle.next()
+        const batch = await call.handle.next()
         buffer = batch.data ? JSON.parse(batch.data) : []
         index = 0
         if (buffer.length) lastId = buffer[0].id || lastId
-        if (batch.done) settle(batch)
+        if (batch.done) await call.settle(batch)
       }
     },
     async return() {
-      if (handle && !finished) {
-        handle.cancel()
+      if (call.handle && !call.finished) {
+        call.handle.cancel()
         let batch
-        do batch = await handle.next()
+        do batch = await call.handle.next()
         while (!batch.done)
-        settle(batch)
+        await call.settle(batch)
         failure = null
       }
-      finished = true
+      call.finished = true
       buffer = []
       return { value: undefined, done: true }
     },
     /** Stops the stream; the iterator then ends with a `cancelled` error. */
     abort() {
-      if (handle) handle.cancel()
+      if (call.handle) call.handle.cancel()
     },
     [Symbol.asyncIterator]() {
       return this
     },
   }
+  abandoned.register(iterator, call)
   return iterator
 }
 
 /** Runs a handle to its single last batch (completion-style calls). */
 async function finishHandle(handle, signal, account, requestId) {
   activeRequests++
-  const unwatch = watch(handle, signal, account, requestId ?? null, undefined)
+  const { unwatch } = watch(handle, signal, account, requestId ?? null, undefined)
   try {
     let batch
     do batch = await handle.next()
@@ -434,7 +522,7 @@ async function promptForData(messages, model, prompt, schema, account, requestId
   await ensureSecrets()
   const handle = engine(options.router).startPromptForData(messagesJson, modelJson, prompt, schemaJson, opts, userOf(account))
   const batch = await finishHandle(handle, signal, account, requestId)
-  reportUsage(account, requestId ?? null, model, batch.usage)
+  await reportUsage(account, requestId ?? null, model, batch.usage)
   if (batch.error) throw new LlmuxError(batch.error)
   return JSON.parse(batch.data).choices[0].message.parsed
 }

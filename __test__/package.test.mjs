@@ -68,7 +68,7 @@ test('npm pack installs into a fresh ESM project offline and runs there', { skip
     }
     fs.writeFileSync(
       path.join(app, 'main.js'),
-      "import { completion, callLiteLLM } from 'llmux'\nimport { PassThrough } from 'node:stream'\n" +
+      "import { completion, callLiteLLM, configure } from 'llmux'\nimport { PassThrough } from 'node:stream'\nconfigure({ mock: true })\n" +
         "const r = await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'installed' }] })\n" +
         "const t = await callLiteLLM({ messages: [{ role: 'user', content: 'amplify' }] }, { id: 'mock/echo' }, { user: 'u' }, new PassThrough())\n" +
         'console.log(r.choices[0].message.content, t)\n',

@@ -70,3 +70,21 @@ test('hostnames built from a region or location must look like one', async () =>
   await assert.rejects(completion({ model: 'bedrock/anthropic.claude-3', ...ask, aws_region_name: 'evil.example#' }), (e) => e.code === 'invalid_request' && /aws_region_name/.test(e.message))
   await assert.rejects(completion({ model: 'vertex_ai/gemini-2.5-pro', ...ask, vertex_project: 'p', vertex_location: 'x.evil.example/' }), (e) => e.code === 'invalid_request' && /vertex_location/.test(e.message))
 })
+
+test('the mock provider is off unless the process turns it on', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const code = `const { completion, configure } = require(${JSON.stringify(new URL('../index.js', import.meta.url).pathname)});
+    (async () => {
+      const out = []
+      try { await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'x' }] }); out.push('answered') } catch (e) { out.push(e.code + ': ' + e.message) }
+      configure({ mock: true })
+      const r = await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'on' }] })
+      out.push(r.choices[0].message.content)
+      console.log(JSON.stringify(out))
+    })()`
+  const env = { ...process.env }
+  delete env.LLMUX_MOCK
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', code], { env }).toString())
+  assert.match(out[0], /^invalid_request: .*mock provider is off/)
+  assert.equal(out[1], 'on')
+})

@@ -7,7 +7,8 @@ const live = Boolean(process.env.OPENAI_API_KEY)
 const model = process.env.LLMUX_DEMO_MODEL ?? (live ? 'openai/gpt-4o-mini' : 'mock/echo')
 
 let usage
-configure({ onUsage: (_account, _id, _model, input, output, cached, details) => (usage = { input, output, cached, ...details }) })
+// The offline mock answers only where it is turned on: here, when no real key is set.
+configure({ mock: !live, onUsage: (_account, _id, _model, input, output, cached, details) => (usage = { input, output, cached, ...details }) })
 
 console.error(`llmux demo: ${model}${live ? '' : ' (offline: set OPENAI_API_KEY for a real model)'}\n`)
 const request = { model, messages: [{ role: 'user', content: prompt }] }

@@ -3,6 +3,8 @@
 # on Node 20 (this machine's node) and Node 22 (the Lambda runtime, from the npm package node@22).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The suites use the offline mock provider, which is off unless a process turns it on.
+export LLMUX_MOCK=1
 bash scripts/ensure-built.sh
 echo "== cargo test"
 cargo test

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::{ChatChunk, ChatCompletion, ChatRequest, StreamAccumulator, Usage};
-use crate::engine::Engine;
+use crate::engine::{Engine, Limits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::CallOptions;
 use crate::providers::{self, resolve, Adapter, InProcess, Route, Target};
@@ -31,6 +31,7 @@ pub struct Call {
     pub structured: Option<Structured>,
     /// The engine's clients when the call was prepared.
     pub http: Arc<HttpClients>,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Call {
@@ -53,8 +54,14 @@ impl Call {
         request.validate()?;
         structured::check_tool_schemas(&request)?;
         let target = resolve::resolve(engine, &request.model, options, engine.timeouts())?;
+        if target.provider == crate::providers::ProviderKind::Mock && !options.configured_model && !engine.mock_enabled() {
+            return Err(Error::invalid_request(format!(
+                "model \"{}\": the offline mock provider is off; enable it with configure({{ mock: true }}) or LLMUX_MOCK=1 (demos and tests)",
+                request.model
+            )));
+        }
         let structured = structured::from_response_format(&mut request, &target)?;
-        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http() })
+        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http(), limits: engine.limits() })
     }
 }
 
@@ -194,12 +201,14 @@ fn generated_text(done: &ChatCompletion) -> String {
     s
 }
 
-/// Delivers a chunk to the consumer; `false` when the consumer is gone.
-async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, chunk: ChatChunk) -> Result<bool> {
+/// Delivers a chunk to the consumer; `false` when the consumer is gone. A consumer that stops
+/// reading holds the call only until its deadline (or its cancellation).
+async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, deadline: Instant, chunk: ChatChunk) -> Result<bool> {
     tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(Error::cancelled()),
         r = tx.send(Event::Chunk(chunk)) => Ok(r.is_ok()),
+        _ = tokio::time::sleep_until(deadline.into()) => Err(Error::new(ErrorKind::Timeout, "the answer was not read before the deadline")),
     }
 }
 
@@ -218,7 +227,7 @@ async fn run_http(
     let built = adapter.build_request(&call.request, &call.target, stream)?;
     warnings.extend(built.warnings);
     let provider = call.target.provider.name();
-    let deadline = Instant::now() + call.target.timeouts.total;
+    let deadline = transport::deadline_in(call.target.timeouts.total);
     let map_error = |status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]| adapter.map_error(status, headers, body);
     let policy = SendPolicy {
         provider,
@@ -227,17 +236,21 @@ async fn run_http(
         extra_headers: &call.target.extra_headers,
         map_error: &map_error,
     };
-    let resp = match transport::send(&call.http, &built.http, &policy, cancel, deadline).await {
+    let mut reached = false;
+    let resp = match transport::send(&call.http, &built.http, &policy, cancel, deadline, &mut reached).await {
         Ok(r) => r,
         Err(e) => {
-            // Cancelled while waiting for the answer: the provider may already be generating.
-            *sent = e.kind == ErrorKind::Cancelled;
+            // Sent and then cancelled, timed out or cut: the provider may be generating (and
+            // billing) already, so the caller gets an estimate.
+            *sent = reached;
             return Err(e);
         }
     };
     *sent = true;
     if !stream {
-        let body = transport::read_capped(resp, usize::MAX, cancel, deadline, provider).await?;
+        let max = call.limits.max_response_bytes;
+        let body =
+            transport::read_capped(resp, max, transport::OverCap::Fail, call.target.timeouts.idle, cancel, deadline, provider).await?;
         let mut done = adapter.parse_response(&body)?;
         if done.model.is_empty() {
             done.model.clone_from(&call.target.model);
@@ -245,6 +258,9 @@ async fn run_http(
         return Ok(Some(done));
     }
     let mut decoder = adapter.stream_decoder(&call.target);
+    decoder.limit_event(call.limits.max_event_bytes);
+    // Everything a stream accumulates is bounded by what it received.
+    let mut received = 0usize;
     let mut resp = resp;
     let mut out = Vec::with_capacity(16);
     let idle = call.target.timeouts.idle;
@@ -267,7 +283,7 @@ async fn run_http(
                 for mut c in out.drain(..) {
                     tool_output_as_content(&call.structured, &mut c);
                     acc.push(&c);
-                    if !deliver(tx, cancel, c).await? {
+                    if !deliver(tx, cancel, deadline, c).await? {
                         return Err(Error::cancelled());
                     }
                 }
@@ -275,11 +291,15 @@ async fn run_http(
             }
             Ok(Ok(Some(b))) => b,
         };
+        received += bytes.len();
+        if received > call.limits.max_response_bytes {
+            return Err(Error::decode(provider, format!("the streamed answer exceeds {} bytes", call.limits.max_response_bytes)));
+        }
         decoder.feed(&bytes, &mut out)?;
         for mut c in out.drain(..) {
             tool_output_as_content(&call.structured, &mut c);
             acc.push(&c);
-            if !deliver(tx, cancel, c).await? {
+            if !deliver(tx, cancel, deadline, c).await? {
                 return Err(Error::cancelled());
             }
         }
@@ -297,15 +317,19 @@ async fn run_in_process(
 ) -> Result<Option<ChatCompletion>> {
     let plan = provider.plan(&mut call.request, &call.target)?;
     *sent = true;
+    let deadline = transport::deadline_in(call.target.timeouts.total);
     for mut c in plan.chunks {
         tool_output_as_content(&call.structured, &mut c);
         if !plan.delay.is_zero() {
+            if Instant::now().checked_add(plan.delay).is_none_or(|at| at > deadline) {
+                return Err(Error::new(ErrorKind::Timeout, "the mock's delay runs past the call's deadline").with_provider("mock"));
+            }
             transport::sleep_or_cancel(plan.delay, cancel).await?;
         } else if cancel.is_cancelled() {
             return Err(Error::cancelled());
         }
         acc.push(&c);
-        if stream && !deliver(tx, cancel, c).await? {
+        if stream && !deliver(tx, cancel, deadline, c).await? {
             return Err(Error::cancelled());
         }
     }

@@ -5,6 +5,7 @@
 //! other's secrets or settings.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -39,6 +40,25 @@ impl Default for Timeouts {
     }
 }
 
+/// Bounds on what an upstream can make llmux hold. A breach is a `decode` error for that call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// A whole non-streamed response body, and everything one streamed answer accumulates.
+    pub max_response_bytes: usize,
+    /// One framed stream event (an SSE event, a JSON array element).
+    pub max_event_bytes: usize,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits { max_response_bytes: 64 << 20, max_event_bytes: crate::wire::DEFAULT_MAX_EVENT };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
 /// Where secrets come from: what the caller provided, then (for the engine) the environment.
 pub trait Secrets: Send + Sync {
     /// A secret by its conventional variable name (`OPENAI_API_KEY`...); blank counts as absent.
@@ -50,7 +70,10 @@ pub struct Engine {
     /// Whether the process environment is consulted after the provided secrets.
     use_env: bool,
     timeouts: RwLock<Timeouts>,
+    limits: RwLock<Limits>,
     http: RwLock<Arc<HttpClients>>,
+    /// Whether a request may name the offline `mock` provider (router configs always may).
+    mock: AtomicBool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -74,14 +97,18 @@ impl Engine {
             secrets: RwLock::new(Arc::default()),
             use_env: true,
             timeouts: RwLock::new(Timeouts::DEFAULT),
+            limits: RwLock::new(Limits::DEFAULT),
             http: RwLock::new(Arc::new(HttpClients::new(Timeouts::DEFAULT.connect))),
+            // Off in production: a request's model id (amplify's comes from its users) must not
+            // reach a provider that answers anything for free. `LLMUX_MOCK=1` turns it on.
+            mock: AtomicBool::new(std::env::var("LLMUX_MOCK").is_ok_and(|v| v == "1" || v == "true")),
         }
     }
 
     /// An engine that sees only the secrets it is given, never the process environment (for a
     /// server holding several tenants' keys, and for tests).
     pub fn isolated() -> Engine {
-        Engine { use_env: false, ..Engine::new() }
+        Engine { use_env: false, mock: AtomicBool::new(false), ..Engine::new() }
     }
 
     fn provided(&self) -> Arc<HashMap<String, String>> {
@@ -104,6 +131,24 @@ impl Engine {
         if old.connect != t.connect {
             *self.http.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(HttpClients::new(t.connect));
         }
+    }
+
+    pub fn limits(&self) -> Limits {
+        *self.limits.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_limits(&self, l: Limits) {
+        *self.limits.write().unwrap_or_else(|p| p.into_inner()) =
+            Limits { max_response_bytes: l.max_response_bytes.max(1024), max_event_bytes: l.max_event_bytes.max(1024) };
+    }
+
+    /// Lets requests name the offline `mock` provider (demos, tests).
+    pub fn set_mock_enabled(&self, on: bool) {
+        self.mock.store(on, Ordering::Relaxed);
+    }
+
+    pub fn mock_enabled(&self) -> bool {
+        self.mock.load(Ordering::Relaxed)
     }
 
     /// The HTTP clients for a new call.

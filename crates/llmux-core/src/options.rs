@@ -121,6 +121,9 @@ pub struct CallOptions {
     pub cache: CacheChoice,
     /// LiteLLM's `metadata` (tags, trace ids): for llmux, never sent to a provider.
     pub metadata: Option<Value>,
+    /// The model was named by configuration (a router deployment), not by a request: it may be
+    /// the `mock` provider even where the engine does not let requests name it.
+    pub configured_model: bool,
 }
 
 /// The most retries a caller can ask for.
@@ -214,7 +217,7 @@ impl CallOptions {
             Some(_) => return Err(Error::invalid_request("cache must be true, false or {ttl}")),
         };
         let metadata = req.take_option("metadata");
-        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata })
+        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, configured_model: false })
     }
 
     /// Behind a router the deployment owns the endpoint, the credentials and the headers: the

@@ -55,8 +55,27 @@ pub struct HttpClients {
     connect: Duration,
 }
 
+/// Redirects stay on the origin they started from and never go from https to http: a provider's
+/// headers carry its key (`x-api-key`, `api-key`, `x-goog-api-key`, `authorization`), and
+/// reqwest's default policy would forward them to any host a redirect names.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else { return attempt.stop() };
+        let next = attempt.url();
+        let same_origin = first.scheme() == next.scheme()
+            && first.host_str() == next.host_str()
+            && first.port_or_known_default() == next.port_or_known_default();
+        if attempt.previous().len() > 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 fn build_client(connect: Duration, pooled: bool) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
+        .redirect(redirect_policy())
         .connect_timeout(connect)
         .tcp_nodelay(true)
         .tcp_keepalive(Duration::from_secs(30))
@@ -128,6 +147,12 @@ pub fn backoff(attempt: u32, base: Duration) -> Duration {
     cap.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
+/// The instant `d` from now; an absurd `d` (a Rust caller's `Duration::MAX`) is a year.
+pub fn deadline_in(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
+}
+
 /// Waits for `d`, or returns the cancellation error.
 pub async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<()> {
     tokio::select! {
@@ -137,13 +162,17 @@ pub async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> Result<
     }
 }
 
-/// Sends the request and returns a successful response (status < 400), with its body unread.
+/// Sends the request and returns a successful response (2xx), with its body unread. On failure,
+/// `reached` says whether the provider may have accepted the request (it was sent and no refusal
+/// came back: cancelled or timed out while waiting, or the connection broke after sending), so
+/// the caller can bill an estimate; a refusal (4xx, 5xx) or a failed connect bills nothing.
 pub async fn send(
     clients: &HttpClients,
     http: &HttpRequest,
     policy: &SendPolicy<'_>,
     cancel: &CancellationToken,
     deadline: Instant,
+    reached: &mut bool,
 ) -> Result<reqwest::Response> {
     let provider = policy.provider;
     let mut attempt = 0u32;
@@ -158,29 +187,48 @@ pub async fn send(
         }
         let now = Instant::now();
         let wait = policy.first_byte.min(deadline.saturating_duration_since(now));
+        *reached = false;
         let sent = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            _ = cancel.cancelled() => {
+                *reached = true;
+                return Err(Error::cancelled());
+            }
             r = tokio::time::timeout(wait, rb.send()) => r,
         };
         let resp = match sent {
-            Err(_) => return Err(timeout_error("no response", wait, provider)),
+            Err(_) => {
+                *reached = true;
+                return Err(timeout_error("no response", wait, provider));
+            }
             Ok(Err(e)) => {
                 let before_response = (e.is_connect() || e.is_request()) && !e.is_timeout() && !e.is_builder();
                 if before_response && !fresh {
                     fresh = true;
                     continue;
                 }
+                *reached = !e.is_connect() && !e.is_builder();
                 return Err(network_error(&e, provider));
             }
             Ok(Ok(r)) => r,
         };
         let status = resp.status().as_u16();
-        if status < 400 {
+        if status < 300 {
             return Ok(resp);
         }
+        if status < 400 {
+            // A redirect the policy did not follow (another origin, a downgrade, too many).
+            let to = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(redact_url).unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::Provider,
+                format!("the endpoint redirected to {to:?}, which llmux does not follow (another origin or a downgrade to http)"),
+            )
+            .with_status(status)
+            .with_provider(provider));
+        }
         let headers = resp.headers().clone();
-        let body = read_capped(resp, MAX_ERROR_BODY, cancel, deadline, provider).await.unwrap_or_default();
+        let body =
+            read_capped(resp, MAX_ERROR_BODY, OverCap::Truncate, policy.first_byte, cancel, deadline, provider).await.unwrap_or_default();
         let err = (policy.map_error)(status, &headers, &body);
         if !err.retryable || attempt >= policy.max_retries {
             return Err(err);
@@ -194,10 +242,21 @@ pub async fn send(
     }
 }
 
-/// Reads a whole body (bounded in size and by the deadline).
+/// What to do with a body over its cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverCap {
+    /// Keep its start (an error body, kept for diagnosis).
+    Truncate,
+    /// Fail the call with a `decode` error (an answer that large is not one we hold).
+    Fail,
+}
+
+/// Reads a whole body, bounded in size, by the deadline and by the longest silence allowed.
 pub async fn read_capped(
     mut resp: reqwest::Response,
     cap: usize,
+    over: OverCap,
+    idle: Duration,
     cancel: &CancellationToken,
     deadline: Instant,
     provider: &'static str,
@@ -210,18 +269,24 @@ pub async fn read_capped(
             _ = tokio::time::sleep_until(deadline.into()) => {
                 return Err(Error::new(ErrorKind::Timeout, "response not complete before the deadline").with_provider(provider))
             }
-            c = resp.chunk() => c,
+            c = tokio::time::timeout(idle, resp.chunk()) => c,
         };
         match next {
-            Ok(Some(bytes)) => {
+            Err(_) => return Err(timeout_error("response body silent, no byte", idle, provider)),
+            Ok(Ok(Some(bytes))) => {
                 let room = cap.saturating_sub(out.len());
+                if bytes.len() > room && over == OverCap::Fail {
+                    return Err(Error::decode(provider, format!("the response body exceeds {cap} bytes")));
+                }
                 out.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                if out.len() >= cap {
+                // A body to decode must be read to its end (a byte more is an error above); an
+                // error body's start is all we keep.
+                if out.len() >= cap && over == OverCap::Truncate {
                     return Ok(out);
                 }
             }
-            Ok(None) => return Ok(out),
-            Err(e) => return Err(network_error(&e, provider)),
+            Ok(Ok(None)) => return Ok(out),
+            Ok(Err(e)) => return Err(network_error(&e, provider)),
         }
     }
 }

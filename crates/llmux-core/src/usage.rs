@@ -17,11 +17,19 @@ fn encoding(model: &str) -> &'static CoreBPE {
     }
 }
 
-pub fn count_text_tokens(text: &str, model: &str) -> u64 {
+/// Tokens of a text. The tokenizer's regex can give up (a backtracking limit on a long run of
+/// whitespace) and tiktoken-rs then panics: such a text is counted at four bytes a token
+/// instead, so an estimate is never lost and never a crash.
+fn tokens(bpe: &CoreBPE, text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    encoding(model).encode_ordinary(text).len() as u64
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bpe.encode_ordinary(text).len() as u64))
+        .unwrap_or_else(|_| text.len().div_ceil(4) as u64)
+}
+
+pub fn count_text_tokens(text: &str, model: &str) -> u64 {
+    tokens(encoding(model), text)
 }
 
 /// Tokens of a chat prompt as OpenAI frames it: 3 per message, 1 per name, 3 to prime the reply;
@@ -35,11 +43,11 @@ pub fn estimate_prompt_tokens(req: &ChatRequest, model: &str) -> u64 {
             n += 1;
         }
         match &m.content {
-            Some(Content::Text(t)) => n += bpe.encode_ordinary(t).len() as u64,
+            Some(Content::Text(t)) => n += tokens(bpe, t),
             Some(Content::Parts(parts)) => {
                 for p in parts {
                     match p {
-                        ContentPart::Text { text, .. } => n += bpe.encode_ordinary(text).len() as u64,
+                        ContentPart::Text { text, .. } => n += tokens(bpe, text),
                         _ => n += 85,
                     }
                 }
@@ -47,13 +55,13 @@ pub fn estimate_prompt_tokens(req: &ChatRequest, model: &str) -> u64 {
             None => {}
         }
         for t in m.tool_calls.iter().flatten() {
-            n += bpe.encode_ordinary(&t.function.name).len() as u64;
-            n += bpe.encode_ordinary(&t.function.arguments).len() as u64;
+            n += tokens(bpe, &t.function.name);
+            n += tokens(bpe, &t.function.arguments);
         }
     }
     if let Some(tools) = &req.tools {
         if let Ok(json) = serde_json::to_string(tools) {
-            n += bpe.encode_ordinary(&json).len() as u64;
+            n += tokens(bpe, &json);
         }
     }
     n
@@ -79,6 +87,14 @@ mod tests {
         assert_eq!(count_text_tokens("hello world", "gpt-4o"), 2);
         assert_eq!(count_text_tokens("hello world", "gpt-3.5-turbo"), 2);
         assert_eq!(count_text_tokens("", "gpt-4o"), 0);
+    }
+
+    #[test]
+    fn a_text_the_tokenizer_gives_up_on_is_still_counted() {
+        for text in [format!("a{}b", " ".repeat(1 << 20)), format!("{}x", "\n \t".repeat(300_000))] {
+            let n = count_text_tokens(&text, "gpt-4o");
+            assert!(n > 0, "counted, one way or the other");
+        }
     }
 
     #[test]

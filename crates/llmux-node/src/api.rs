@@ -176,3 +176,24 @@ pub fn set_timeouts(connect_ms: Option<f64>, first_byte_ms: Option<f64>, total_m
     engine.set_timeouts(t);
     Ok(())
 }
+
+/// Sets the bounds on what an upstream can make llmux hold; an absent one keeps its value.
+#[napi(catch_unwind)]
+pub fn set_limits(max_response_bytes: Option<f64>, max_event_bytes: Option<f64>) {
+    let engine = crate::engine();
+    let mut l = engine.limits();
+    // The JS layer checked they are finite and at least 1024; `as` saturates what is left.
+    if let Some(n) = max_response_bytes {
+        l.max_response_bytes = n as usize;
+    }
+    if let Some(n) = max_event_bytes {
+        l.max_event_bytes = n as usize;
+    }
+    engine.set_limits(l);
+}
+
+/// Lets requests name the offline `mock` provider (`configure({ mock: true })`).
+#[napi(catch_unwind)]
+pub fn set_mock_enabled(on: bool) {
+    crate::engine().set_mock_enabled(on);
+}

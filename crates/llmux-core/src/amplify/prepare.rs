@@ -236,6 +236,13 @@ pub fn prepare_request(chat_request_json: &str, model: &Value, data_sources: &Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An engine that lets requests name the mock (as the tests and the demo turn it on).
+    fn mock_engine() -> Engine {
+        let e = Engine::new();
+        e.set_mock_enabled(true);
+        e
+    }
     use serde_json::json;
 
     fn model(v: Value) -> AmplifyModel {
@@ -279,7 +286,7 @@ mod tests {
         });
         let m = json!({"id":"mock/echo","supportsSystemPrompts":false,"systemPrompt":"Be brief."});
         let docs = json!([{"name":"a.txt","content":"alpha"},{"id":"s3://x","text":"beta"},{"name":"empty","content":""}]);
-        let out = prepare(&Engine::new(), &chat.to_string(), &m, &docs).unwrap();
+        let out = prepare(&mock_engine(), &chat.to_string(), &m, &docs).unwrap();
         let r = &out.call.request;
         assert_eq!(out.request_id.as_deref(), Some("req-1"));
         assert_eq!(out.data_source_count, 2);
@@ -300,7 +307,7 @@ mod tests {
     #[test]
     fn system_prompt_is_prepended_when_the_first_message_is_not_system() {
         let chat = json!({"messages":[{"role":"user","content":"hi"}]});
-        let out = prepare(&Engine::new(), &chat.to_string(), &json!({"id":"mock/echo","systemPrompt":"Rules."}), &Value::Null).unwrap();
+        let out = prepare(&mock_engine(), &chat.to_string(), &json!({"id":"mock/echo","systemPrompt":"Rules."}), &Value::Null).unwrap();
         let r = &out.call.request;
         assert_eq!(r.messages[0].role, Role::System);
         assert_eq!(r.messages[0].content.as_ref().unwrap().text(), "Rules.");
@@ -311,25 +318,25 @@ mod tests {
         std::env::set_var("OPENAI_API_KEY", "sk-test");
         let chat = json!({"messages":[{"role":"user","content":"hi"}],"max_tokens":300,"options":{"reasoningLevel":"high"}});
         let m = json!({"id":"o3-mini","provider":"OpenAI","supportsReasoning":true,"outputTokenLimit":100000});
-        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&mock_engine(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort.as_deref(), Some("high"));
         assert_eq!(r.max_completion_tokens, Some(100000));
         assert_eq!(r.max_tokens, None);
         let chat = json!({"messages":[{"role":"user","content":"hi"}],"options":{"disableReasoning":true}});
-        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&mock_engine(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort, None);
         let chat = json!({"messages":[{"role":"user","content":"hi"}]});
-        let r = prepare(&Engine::new(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
+        let r = prepare(&mock_engine(), &chat.to_string(), &m, &Value::Null).unwrap().call.request;
         assert_eq!(r.reasoning_effort.as_deref(), Some("low"));
     }
 
     #[test]
     fn bad_input_is_named() {
-        let e = prepare(&Engine::new(), "{\"messages\":[]}", &json!({"id":"mock/echo"}), &Value::Null).unwrap_err();
+        let e = prepare(&mock_engine(), "{\"messages\":[]}", &json!({"id":"mock/echo"}), &Value::Null).unwrap_err();
         assert!(e.message.contains("messages"));
-        let e = prepare(&Engine::new(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!(42), &Value::Null).unwrap_err();
+        let e = prepare(&mock_engine(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!(42), &Value::Null).unwrap_err();
         assert!(e.message.contains("model"));
-        let e = prepare(&Engine::new(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!({"id":"mock/echo"}), &json!("x"))
+        let e = prepare(&mock_engine(), "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}", &json!({"id":"mock/echo"}), &json!("x"))
             .unwrap_err();
         assert!(e.message.contains("dataSources"));
     }

@@ -28,6 +28,12 @@ pub struct StreamAccumulator {
     pub usage: Option<Usage>,
 }
 
+/// The most choices a stream may index (OpenAI's `n` allows 128): an upstream index beyond it
+/// is refused by the decoders and ignored here, never an allocation of its size.
+pub const MAX_CHOICES: u32 = 128;
+/// The most tool calls one choice may carry.
+pub const MAX_TOOL_CALLS: usize = 1024;
+
 impl StreamAccumulator {
     pub fn push(&mut self, chunk: &ChatChunk) {
         if self.id.is_empty() && !chunk.id.is_empty() {
@@ -45,7 +51,7 @@ impl StreamAccumulator {
         if let Some(u) = chunk.usage {
             self.usage = Some(u);
         }
-        for c in &chunk.choices {
+        for c in chunk.choices.iter().filter(|c| c.index < MAX_CHOICES) {
             let i = c.index as usize;
             if self.choices.len() <= i {
                 self.choices.resize_with(i + 1, ChoiceState::default);
@@ -72,6 +78,9 @@ impl StreamAccumulator {
                     (Some(pos), Some(id)) => !id.is_empty() && st.tool_calls[pos].id != *id,
                     (Some(_), None) => false,
                 };
+                if starts_new && st.tool_calls.len() >= MAX_TOOL_CALLS {
+                    continue;
+                }
                 let pos = if starts_new {
                     st.tool_calls.push(ToolCall {
                         id: tc.id.clone().unwrap_or_default(),

@@ -180,6 +180,9 @@ pub trait StreamDecoder: Send {
     fn feed(&mut self, bytes: &[u8], out: &mut Vec<ChatChunk>) -> Result<()>;
     /// The body ended; an error if the stream was cut short.
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()>;
+    /// Bounds one framed event (an SSE event, a JSON array element); a larger one is a `decode`
+    /// error. Framings with their own bound (AWS event-stream: 16 MiB a frame) ignore it.
+    fn limit_event(&mut self, _max_bytes: usize) {}
 }
 
 /// A provider's decoding step for one server-sent event, with the state it keeps between events.
@@ -206,6 +209,10 @@ impl<S: SseEvents> StreamDecoder for SseStream<S> {
         let st = &mut self.state;
         self.framer.finish(|ev| st.decode(ev, out))?;
         self.state.end(out)
+    }
+
+    fn limit_event(&mut self, max_bytes: usize) {
+        self.framer.set_limit(max_bytes);
     }
 }
 

@@ -43,7 +43,8 @@ pub struct RouteRequest {
     pub request: ChatRequest,
     /// The caller's options, its endpoint and credentials already dropped (`for_router`).
     pub options: CallOptions,
-    /// Who the request is for (limits, budgets, the cache namespace).
+    /// Who the request is for (limits, budgets, the cache namespace): the authenticated user
+    /// when there is one, else the request's `user`.
     pub user: Option<String>,
     pub stream: bool,
     /// What the router dropped from the caller's request, said aloud.
@@ -59,7 +60,10 @@ impl RouteRequest {
         crate::structured::check_tool_schemas(&request)?;
         let mut options = CallOptions::take_from(&mut request)?;
         let warnings = options.drop_endpoint();
-        let user = request.user.clone().or(user);
+        // The authenticated user (the amplify account's, a gateway key's) wins over the
+        // request's own `user` field, which anyone can set: limits, budgets and the cache
+        // namespace follow who is really asking.
+        let user = user.or_else(|| request.user.clone());
         Ok(RouteRequest { request, options, user, stream, warnings })
     }
 }
@@ -163,6 +167,7 @@ impl Router {
         options.timeout = Some(own.min(remaining));
         // The router retries itself, across deployments; the transport only reconnects once.
         options.max_retries = Some(0);
+        options.configured_model = true;
         Call::prepare_with(&self.engine, r, &options)
     }
 
@@ -250,6 +255,8 @@ impl Router {
         let cache_ttl = match rr.options.cache {
             CacheChoice::Skip => None,
             CacheChoice::Ttl(t) => Some(t),
+            // Anonymous requests share one namespace: cached only when the request opts in.
+            CacheChoice::Default if rr.user.is_none() => None,
             CacheChoice::Default => self.settings.cache.as_ref().map(|c| c.ttl),
         };
         let cache_key = cache_ttl.map(|_| cache::key(rr.user.as_deref(), &rr.request));
@@ -268,7 +275,7 @@ impl Router {
             }
             self.metrics.cache(false);
         }
-        let deadline = Instant::now() + self.settings.timeout;
+        let deadline = crate::transport::deadline_in(self.settings.timeout);
         let mut queue: Vec<String> = vec![first.clone()];
         let mut queued_for: Vec<&'static str> = Vec::new();
         let mut usage = None;

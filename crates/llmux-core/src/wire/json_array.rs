@@ -5,6 +5,8 @@ use crate::error::{Error, ErrorKind, Result};
 
 #[derive(Default, Debug)]
 pub struct JsonArrayFramer {
+    /// The most bytes one element may hold (0: the default bound).
+    max_element: usize,
     buf: Vec<u8>,
     /// Scan position in `buf` and the state at that position.
     pos: usize,
@@ -20,6 +22,18 @@ pub struct JsonArrayFramer {
 impl JsonArrayFramer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn set_limit(&mut self, max_element: usize) {
+        self.max_element = max_element.max(1);
+    }
+
+    fn limit(&self) -> usize {
+        if self.max_element == 0 {
+            crate::wire::sse::DEFAULT_MAX_EVENT
+        } else {
+            self.max_element
+        }
     }
 
     pub fn push<F>(&mut self, bytes: &[u8], mut on_element: F) -> Result<()>
@@ -76,6 +90,9 @@ impl JsonArrayFramer {
             if let Some(s) = &mut self.start {
                 *s -= keep_from;
             }
+        }
+        if self.buf.len() > self.limit() {
+            return Err(Error::new(ErrorKind::Decode, format!("a JSON array stream element exceeds {} bytes", self.limit())));
         }
         Ok(())
     }

@@ -4,4 +4,4 @@ pub mod json_array;
 pub mod sse;
 
 pub use json_array::JsonArrayFramer;
-pub use sse::{SseEvent, SseFramer};
+pub use sse::{SseEvent, SseFramer, DEFAULT_MAX_EVENT};

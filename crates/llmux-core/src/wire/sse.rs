@@ -15,7 +15,7 @@ pub struct SseEvent<'a> {
     pub data: &'a str,
 }
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct SseFramer {
     /// Bytes not yet consumed: at most one partial line after `push` returns.
     buf: Vec<u8>,
@@ -24,14 +24,31 @@ pub struct SseFramer {
     has_data: bool,
     /// The previous read ended in `\r`: a `\n` starting this read belongs to it.
     skip_lf: bool,
+    /// The most bytes one event (its pending line, its data and its name) may hold.
+    max_event: usize,
 }
 
-/// A line longer than this without a terminator is not SSE we will buffer for ever.
-const MAX_PENDING: usize = 16 * 1024 * 1024;
+/// The default bound on one event: far above any provider's largest chunk, far below harm.
+pub const DEFAULT_MAX_EVENT: usize = 16 * 1024 * 1024;
+
+impl Default for SseFramer {
+    fn default() -> Self {
+        SseFramer::with_limit(DEFAULT_MAX_EVENT)
+    }
+}
 
 impl SseFramer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A framer that refuses an event (or an unterminated line) over `max_event` bytes.
+    pub fn with_limit(max_event: usize) -> Self {
+        SseFramer { buf: Vec::new(), event: Vec::new(), data: Vec::new(), has_data: false, skip_lf: false, max_event: max_event.max(1) }
+    }
+
+    pub fn set_limit(&mut self, max_event: usize) {
+        self.max_event = max_event.max(1);
     }
 
     /// Feeds one read; calls `on_event` for every event completed by it.
@@ -49,6 +66,13 @@ impl SseFramer {
         // Fast path: nothing pending, so lines can be read straight from the input.
         let mut rest = bytes;
         if !self.buf.is_empty() {
+            // The pending bytes hold no line break (that is why they are pending): a read with
+            // none either only extends them. Each byte is scanned once, so a line trickled in
+            // a byte at a time costs linear, not quadratic, time.
+            if !bytes.iter().any(|&b| b == b'\n' || b == b'\r') {
+                self.buf.extend_from_slice(bytes);
+                return self.check_pending();
+            }
             self.buf.extend_from_slice(bytes);
             let buf = std::mem::take(&mut self.buf);
             let consumed = self.lines(&buf, &mut on_event);
@@ -78,10 +102,14 @@ impl SseFramer {
     }
 
     fn check_pending(&self) -> Result<()> {
-        if self.buf.len() > MAX_PENDING {
-            return Err(Error::new(ErrorKind::Decode, "event stream line exceeds 16 MiB without a line break"));
+        if self.buf.len() + self.data.len() > self.max_event {
+            return Err(self.too_large());
         }
         Ok(())
+    }
+
+    fn too_large(&self) -> Error {
+        Error::new(ErrorKind::Decode, format!("an event stream event exceeds {} bytes", self.max_event))
     }
 
     /// Processes every complete line in `input`; returns how many bytes were consumed.
@@ -124,6 +152,11 @@ impl SseFramer {
         };
         match field {
             b"data" => {
+                // An endless run of `data:` lines with no blank line would grow one event for
+                // ever: it is bounded like a line.
+                if self.data.len() + value.len() + 1 > self.max_event {
+                    return Err(self.too_large());
+                }
                 if self.has_data {
                     self.data.push(b'\n');
                 }
@@ -132,7 +165,7 @@ impl SseFramer {
             }
             b"event" => {
                 self.event.clear();
-                self.event.extend_from_slice(value);
+                self.event.extend_from_slice(&value[..value.len().min(256)]);
             }
             _ => {}
         }
@@ -161,6 +194,54 @@ impl SseFramer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_and_lines_are_bounded() {
+        // An endless run of data lines without a blank line.
+        let mut f = SseFramer::with_limit(1000);
+        let mut r = Ok(());
+        for _ in 0..200 {
+            r = f.push(b"data: 0123456789\n", |_| Ok(()));
+            if r.is_err() {
+                break;
+            }
+        }
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Decode);
+        // One line with no terminator.
+        let mut f = SseFramer::with_limit(1000);
+        let e = f.push(b"data: ", |_| Ok(())).and_then(|_| f.push(&[b'x'; 2000], |_| Ok(()))).unwrap_err();
+        assert!(e.message.contains("1000"), "{}", e.message);
+        // Under the limit, events keep flowing and the memory is given back.
+        let mut f = SseFramer::with_limit(1000);
+        let mut n = 0;
+        for _ in 0..10_000 {
+            f.push(b"data: 0123456789\n\n", |_| {
+                n += 1;
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(n, 10_000);
+    }
+
+    #[test]
+    fn a_trickled_long_line_costs_linear_time() {
+        // 4 MiB a byte at a time: quadratic rescanning would take minutes; linear takes ms.
+        let mut f = SseFramer::new();
+        let started = std::time::Instant::now();
+        f.push(b"data: ", |_| Ok(())).unwrap();
+        for _ in 0..(4 << 20) {
+            f.push(b"x", |_| Ok(())).unwrap();
+        }
+        let mut got = 0;
+        f.push(b"\n\n", |e| {
+            got = e.data.len();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, 4 << 20);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    }
 
     fn collect(reads: &[&[u8]]) -> Vec<(String, String)> {
         let mut f = SseFramer::new();

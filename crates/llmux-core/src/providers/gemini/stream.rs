@@ -44,6 +44,10 @@ impl StreamDecoder for GeminiJsonArrayStream {
         })
     }
 
+    fn limit_event(&mut self, max_bytes: usize) {
+        self.framer.set_limit(max_bytes);
+    }
+
     fn finish(&mut self, out: &mut Vec<ChatChunk>) -> Result<()> {
         self.framer.finish().map_err(|e| e.with_provider("gemini"))?;
         check_finished(&self.state)?;

@@ -1,6 +1,7 @@
 //! OpenAI streamed response (SSE of `chat.completion.chunk`, then `[DONE]`) -> canonical chunks.
 
 use super::error::{from_envelope, ErrorEnvelope};
+use crate::chat::accumulate::{MAX_CHOICES, MAX_TOOL_CALLS};
 use crate::chat::ChatChunk;
 use crate::error::{Error, ErrorKind, Result};
 use crate::providers::{SseEvents, SseStream};
@@ -38,6 +39,12 @@ pub fn decode_event(state: &mut StreamState, event: SseEvent<'_>) -> Result<Opti
     }
     let chunk: ChatChunk = serde_json::from_str(data)
         .map_err(|e| Error::decode("openai", format!("malformed stream chunk: {e}")).with_body(data.as_bytes()))?;
+    for c in &chunk.choices {
+        let tool_index = c.delta.tool_calls.iter().flatten().map(|t| t.index).max().unwrap_or(0);
+        if c.index >= MAX_CHOICES || tool_index as usize >= MAX_TOOL_CALLS {
+            return Err(Error::decode("openai", format!("stream chunk index out of range (choice {}, tool call {tool_index})", c.index)));
+        }
+    }
     if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
         state.finished = true;
     }
@@ -62,3 +69,27 @@ impl SseEvents for StreamState {
 }
 
 pub type OpenAiStream = SseStream<StreamState>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::StreamAccumulator;
+    use crate::providers::StreamDecoder;
+
+    #[test]
+    fn an_absurd_index_is_a_decode_error_not_an_allocation() {
+        for chunk in [
+            r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":4294967295,"delta":{"content":"x"}}]}"#,
+            r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":4294967295,"function":{"arguments":"x"}}]}}]}"#,
+        ] {
+            let mut d = OpenAiStream::default();
+            let e = d.feed(format!("data: {chunk}\n\n").as_bytes(), &mut vec![]).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Decode, "{}", e.message);
+        }
+        // The accumulator, fed such a chunk directly, ignores it.
+        let mut acc = StreamAccumulator::default();
+        let c: ChatChunk = serde_json::from_str(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":4294967295,"delta":{"content":"x"}}]}"#).unwrap();
+        acc.push(&c);
+        assert_eq!(acc.text(), "");
+    }
+}
