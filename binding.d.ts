@@ -76,6 +76,9 @@ export interface JsUsage {
   estimated: boolean
 }
 
+/** Tasks alive on the addon's runtime (for soak tests: back to idle when every call ended). */
+export declare function liveTasks(): Promise<number>
+
 export interface PromptForDataOptions {
   maxTokens?: number
   temperature?: number

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.CallHandle = nativeBinding.CallHandle
 module.exports.RouterHandle = nativeBinding.RouterHandle
 module.exports.checkRouterConfig = nativeBinding.checkRouterConfig
+module.exports.liveTasks = nativeBinding.liveTasks
 module.exports.routerConfigFromYaml = nativeBinding.routerConfigFromYaml
 module.exports.setLimits = nativeBinding.setLimits
 module.exports.setMockEnabled = nativeBinding.setMockEnabled

@@ -115,11 +115,15 @@ function toSecretMap(value) {
   return out
 }
 
+/** setTimeout's longest delay: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+const timerMs = (ms) => Math.min(ms, MAX_TIMER_MS)
+
 /** Resolves `p`, or rejects after `ms` with `what` timed out. */
 function within(p, ms, what) {
   let timer
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), timerMs(ms))
     timer.unref?.()
   })
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
@@ -142,7 +146,8 @@ async function ensureSecrets() {
   }
   const have = secretsCache.source === source
   if (have && Date.now() - secretsCache.loadedAt < settings.secretsTtlMs) return
-  if (!secretsCache.pending) {
+  if (!secretsCache.pending || secretsCache.pendingFor !== source) {
+    secretsCache.pendingFor = source
     secretsCache.pending = (async () => {
       try {
         const value = await within(Promise.resolve().then(source), settings.secretsTimeoutMs, 'the secrets provider')
@@ -151,7 +156,10 @@ async function ensureSecrets() {
         secretsCache.source = source
         secretsCache.loadedAt = Date.now()
       } finally {
-        secretsCache.pending = null
+        if (secretsCache.pendingFor === source) {
+          secretsCache.pending = null
+          secretsCache.pendingFor = undefined
+        }
       }
     })()
   }
@@ -185,7 +193,11 @@ async function reportUsage(account, requestId, model, u) {
   if (!u || !settings.onUsage) return
   try {
     const r = settings.onUsage(account, requestId, model, u.inputTokens, u.outputTokens, u.cachedTokens, JSON.parse(u.details))
-    if (r && typeof r.then === 'function') await within(r, settings.onUsageTimeoutMs, 'onUsage')
+    if (r && typeof r.then === 'function') {
+      // 0: not waited for (its failure is still said).
+      if (settings.onUsageTimeoutMs === 0) r.then(undefined, (e) => warn(`onUsage failed: ${e && e.message}`))
+      else await within(r, settings.onUsageTimeoutMs, 'onUsage')
+    }
   } catch (e) {
     warn(`onUsage failed: ${e && e.message}`)
   }
@@ -225,6 +237,8 @@ function watch(handle, signal, account, requestId, responseStream) {
   if (signal) {
     onAbort = cancel
     signal.addEventListener('abort', onAbort, { once: true })
+    // Aborted while the call was being started (an awaited secrets load): no event will come.
+    if (signal.aborted) cancel()
   }
   let timer
   const isKilled = settings.isKilled
@@ -267,7 +281,7 @@ function writeTo(stream, data, stopped) {
   if (typeof stream.once !== 'function') return true
   return new Promise((resolve) => {
     let timer
-    const done = (ok) => {
+    let done = (ok) => {
       clearTimeout(timer)
       stream.off?.('drain', onDrain)
       stream.off?.('close', onClose)
@@ -279,8 +293,15 @@ function writeTo(stream, data, stopped) {
     stream.once('drain', onDrain)
     stream.once('close', onClose)
     stream.once('error', onClose)
-    timer = setTimeout(() => done(false), settings.totalMs)
+    timer = setTimeout(() => done(false), timerMs(settings.totalMs))
     timer.unref?.()
+    let settled = false
+    const finish = done
+    done = (ok) => {
+      if (settled) return
+      settled = true
+      finish(ok)
+    }
     stopped?.then(() => done(false))
   })
 }
@@ -334,8 +355,9 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
       }
       if (batch.done) {
         for (const w of batch.warnings ?? []) warn(w)
-        await reportUsage(account, requestId, model, batch.usage)
+        // The user's stream ends first; the billing write is then waited for.
         if (shouldEnd) endStream(responseStream)
+        await reportUsage(account, requestId, model, batch.usage)
         if (batch.error) throw new LlmuxError(batch.error)
         return batch.text ?? ''
       }
@@ -392,7 +414,7 @@ async function completion(request, router) {
 // in the caller's loop, a forgotten iterator): when it is collected, its call is cancelled, its
 // last batch drained and its usage reported, so nothing outlives its caller.
 const abandoned = new FinalizationRegistry((call) => {
-  if (call.finished || !call.handle) return
+  if (call.settled || !call.handle) return
   call.handle.cancel()
   const drain = async () => {
     let batch
@@ -411,14 +433,15 @@ function stream(request, router) {
   const r = splitRequest(request)
   const target = engine(router)
   // What the call needs to end, apart from the iterator, so the registry can end it.
-  const call = { handle: null, finished: false, unwatch: () => {}, settle: null }
+  const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null }
   let buffer = []
   let index = 0
   let failure = null
   let lastId = null
 
   call.settle = async (batch) => {
-    if (call.finished) return
+    if (call.settled) return
+    call.settled = true
     call.finished = true
     call.unwatch()
     activeRequests--
@@ -440,14 +463,24 @@ function stream(request, router) {
           return { value: undefined, done: true }
         }
         if (!call.handle) {
-          if (r.signal?.aborted) {
+          // One start per iterator, even when next() is called again before it resolves.
+          call.starting ??= (async () => {
+            if (r.signal?.aborted) throw cancelledError()
+            await ensureSecrets()
+            // return() or an abort may have come while the secrets loaded.
+            if (call.finished) return
+            if (r.signal?.aborted) throw cancelledError()
+            call.handle = target.startStream(r.body, r.modelJson, userOf(r.account))
+            activeRequests++
+            call.unwatch = watch(call.handle, r.signal, r.account, r.requestId ?? null, undefined).unwatch
+          })()
+          try {
+            await call.starting
+          } catch (e) {
             call.finished = true
-            throw cancelledError()
+            throw e
           }
-          await ensureSecrets()
-          call.handle = target.startStream(r.body, r.modelJson, userOf(r.account))
-          activeRequests++
-          call.unwatch = watch(call.handle, r.signal, r.account, r.requestId ?? null, undefined).unwatch
+          if (!call.handle) continue
         }
         const batch = await call.handle.next()
         buffer = batch.data ? JSON.parse(batch.data) : []
@@ -457,7 +490,10 @@ function stream(request, router) {
       }
     },
     async return() {
-      if (call.handle && !call.finished) {
+      // Set first, so a start still waiting for the secrets does not start the call.
+      call.finished = true
+      if (call.starting) await call.starting.catch(() => {})
+      if (call.handle && !call.settled) {
         call.handle.cancel()
         let batch
         do batch = await call.handle.next()

@@ -74,6 +74,15 @@ export async function startHostile() {
           }, 1)
           break
         }
+        case '/stream': {
+          // A normal finite stream: 20 chunks, usage, [DONE].
+          sse()
+          let out = ''
+          for (let i = 0; i < 20; i++) out += chunk(i)
+          out += `data: ${JSON.stringify({ id: 'h', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 } })}\n\n`
+          res.end(out + 'data: [DONE]\n\n')
+          break
+        }
         case '/slow-forever': {
           // A chunk every 50 ms, never an end: only the client can stop it.
           sse()

@@ -54,7 +54,7 @@ impl Call {
         request.validate()?;
         structured::check_tool_schemas(&request)?;
         let target = resolve::resolve(engine, &request.model, options, engine.timeouts())?;
-        if target.provider == crate::providers::ProviderKind::Mock && !options.configured_model && !engine.mock_enabled() {
+        if target.provider == crate::providers::ProviderKind::Mock && !options.configured && !engine.mock_enabled() {
             return Err(Error::invalid_request(format!(
                 "model \"{}\": the offline mock provider is off; enable it with configure({{ mock: true }}) or LLMUX_MOCK=1 (demos and tests)",
                 request.model

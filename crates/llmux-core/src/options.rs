@@ -34,7 +34,7 @@ impl std::fmt::Debug for Endpoint {
         let shown = |v: &Option<String>| v.as_ref().map(|_| "<set>");
         f.debug_struct("Endpoint")
             .field("api_key", &shown(&self.api_key))
-            .field("api_base", &self.api_base)
+            .field("api_base", &self.api_base.as_deref().map(crate::transport::redact_url))
             .field("api_version", &self.api_version)
             .field("region", &self.region)
             .field("aws_access_key_id", &self.aws_access_key_id)
@@ -46,18 +46,9 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
-/// Who vouches for an endpoint, which decides which keys may go to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trust {
-    /// The engine's own configuration (secrets, environment) or a router deployment: stored
-    /// keys may go to its endpoints.
-    Configured,
-    /// The request itself: only the keys the request names may go to an endpoint it names.
-    Caller,
-}
-
 impl Endpoint {
-    /// Whether the endpoint is the caller's own (an `api_base`), so no stored key may follow it.
+    /// Whether the endpoint names a host of its own (an `api_base`). From a request, no stored key
+    /// may follow it; from configuration (`CallOptions::configured`), it is trusted like the rest.
     pub fn names_a_host(&self) -> bool {
         self.api_base.is_some()
     }
@@ -110,7 +101,7 @@ pub enum CacheChoice {
 }
 
 /// Everything in a call that is not the provider's request.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct CallOptions {
     /// The whole call, seconds as LiteLLM takes them.
     pub timeout: Option<Duration>,
@@ -121,9 +112,25 @@ pub struct CallOptions {
     pub cache: CacheChoice,
     /// LiteLLM's `metadata` (tags, trace ids): for llmux, never sent to a provider.
     pub metadata: Option<Value>,
-    /// The model was named by configuration (a router deployment), not by a request: it may be
-    /// the `mock` provider even where the engine does not let requests name it.
-    pub configured_model: bool,
+    /// The model and endpoint come from configuration (a router deployment), not from a request:
+    /// stored keys may go to its `api_base`, and it may name the `mock` provider even where the
+    /// engine does not let requests name it.
+    pub configured: bool,
+}
+
+impl std::fmt::Debug for CallOptions {
+    // Header values and metadata may carry secrets: names only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("extra_headers", &self.extra_headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("endpoint", &self.endpoint)
+            .field("cache", &self.cache)
+            .field("metadata", &self.metadata.as_ref().map(|_| "<set>"))
+            .field("configured", &self.configured)
+            .finish()
+    }
 }
 
 /// The most retries a caller can ask for.
@@ -173,6 +180,9 @@ impl CallOptions {
     /// Takes llmux's options out of a request, leaving the provider's parameters.
     pub fn take_from(req: &mut ChatRequest) -> Result<CallOptions> {
         let timeout = number(req, &["timeout", "request_timeout"])?.map(|t| seconds("timeout", t)).transpose()?;
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid_request("timeout must be a number of seconds above 0"));
+        }
         let max_retries = number(req, &["max_retries", "num_retries"])?.map(|r| (r.min(f64::from(MAX_RETRIES))) as u32);
         let extra_headers = match req.take_option("extra_headers") {
             None | Some(Value::Null) => vec![],
@@ -217,7 +227,7 @@ impl CallOptions {
             Some(_) => return Err(Error::invalid_request("cache must be true, false or {ttl}")),
         };
         let metadata = req.take_option("metadata");
-        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, configured_model: false })
+        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, configured: false })
     }
 
     /// Behind a router the deployment owns the endpoint, the credentials and the headers: the
@@ -278,6 +288,7 @@ mod tests {
             (r#""timeout":"soon""#, "timeout"),
             (r#""timeout":1e300"#, "timeout"),
             (r#""timeout":-1"#, "timeout"),
+            (r#""timeout":0"#, "timeout"),
             (r#""cache":{"ttl":1e300}"#, "cache.ttl"),
             (r#""aws_region_name":"evil.example#""#, "aws_region_name"),
             (r#""vertex_location":"x.evil.example/""#, "vertex_location"),

@@ -198,7 +198,9 @@ pub async fn send(
         };
         let resp = match sent {
             Err(_) => {
-                *reached = true;
+                // A wait shorter than the connect timeout may have ended before any connection:
+                // nothing to bill for then.
+                *reached = wait > clients.connect;
                 return Err(timeout_error("no response", wait, provider));
             }
             Ok(Err(e)) => {

@@ -197,3 +197,9 @@ pub fn set_limits(max_response_bytes: Option<f64>, max_event_bytes: Option<f64>)
 pub fn set_mock_enabled(on: bool) {
     crate::engine().set_mock_enabled(on);
 }
+
+/// Tasks alive on the addon's runtime (for soak tests: back to idle when every call ended).
+#[napi]
+pub async fn live_tasks() -> u32 {
+    u32::try_from(tokio::runtime::Handle::current().metrics().num_alive_tasks()).unwrap_or(u32::MAX)
+}

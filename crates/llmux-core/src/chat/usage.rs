@@ -22,7 +22,7 @@ pub struct Usage {
 
 impl Usage {
     pub fn total_tokens(&self) -> u64 {
-        self.prompt_tokens + self.completion_tokens
+        self.prompt_tokens.saturating_add(self.completion_tokens)
     }
 
     /// Prompt tokens billed at the full input rate: everything but cache reads.
@@ -30,15 +30,20 @@ impl Usage {
         self.prompt_tokens.saturating_sub(self.cached_tokens)
     }
 
+    /// Adds another's counts, saturating: counts come from upstreams and are not trusted.
+    pub fn add(&mut self, u: &Usage) {
+        self.prompt_tokens = self.prompt_tokens.saturating_add(u.prompt_tokens);
+        self.completion_tokens = self.completion_tokens.saturating_add(u.completion_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(u.cached_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_add(u.cache_write_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(u.reasoning_tokens);
+    }
+
     /// Adds one attempt's usage to a running total (several attempts, one bill).
     pub fn add_to(total: &mut Option<Usage>, u: Option<Usage>) {
         let Some(u) = u else { return };
         let t = total.get_or_insert_with(Usage::default);
-        t.prompt_tokens += u.prompt_tokens;
-        t.completion_tokens += u.completion_tokens;
-        t.cached_tokens += u.cached_tokens;
-        t.cache_write_tokens += u.cache_write_tokens;
-        t.reasoning_tokens += u.reasoning_tokens;
+        t.add(&u);
         t.estimated |= u.estimated;
     }
 }

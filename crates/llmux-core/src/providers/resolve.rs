@@ -51,7 +51,7 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
     let (provider, model) = split_model(model)?;
     let ep = &options.endpoint;
     ep.validate()?;
-    let caller_host = ep.names_a_host();
+    let caller_host = ep.names_a_host() && !options.configured;
     // Under the policy, a caller-named host sees no stored secret at all.
     let stored = |name: &str| if caller_host { None } else { secrets.secret(name) };
     let mut timeouts = timeouts;

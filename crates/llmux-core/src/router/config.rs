@@ -10,10 +10,20 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// A parameter value: given, or read from the secrets/environment at request time.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Param {
     Value(Value),
     Env(String),
+}
+
+impl std::fmt::Debug for Param {
+    // A literal value may be a key (`api_key: sk-...` in a config): never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Param::Value(_) => f.write_str("Value(<set>)"),
+            Param::Env(name) => write!(f, "Env({name})"),
+        }
+    }
 }
 
 impl Param {

@@ -50,9 +50,9 @@ struct Totals {
 impl Totals {
     fn add(&mut self, r: &Record) {
         self.requests += 1;
-        self.prompt += r.usage.prompt_tokens;
-        self.completion += r.usage.completion_tokens;
-        self.cached += r.usage.cached_tokens;
+        self.prompt = self.prompt.saturating_add(r.usage.prompt_tokens);
+        self.completion = self.completion.saturating_add(r.usage.completion_tokens);
+        self.cached = self.cached.saturating_add(r.usage.cached_tokens);
         self.cost += r.cost;
     }
 
@@ -157,7 +157,8 @@ impl Metrics {
             m.latency.entry(group.to_owned()).or_default().observe(latency);
             m.ttft.entry(group.to_owned()).or_default().observe(ttft);
             for (kind, n) in [("prompt", u.prompt_tokens), ("completion", u.completion_tokens), ("cached", u.cached_tokens)] {
-                *m.tokens.entry((group.to_owned(), kind)).or_default() += n;
+                let t = m.tokens.entry((group.to_owned(), kind)).or_default();
+                *t = t.saturating_add(n);
             }
             *m.cost.entry(group.to_owned()).or_default() += cost;
         });

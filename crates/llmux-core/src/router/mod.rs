@@ -167,7 +167,7 @@ impl Router {
         options.timeout = Some(own.min(remaining));
         // The router retries itself, across deployments; the transport only reconnects once.
         options.max_retries = Some(0);
-        options.configured_model = true;
+        options.configured = true;
         Call::prepare_with(&self.engine, r, &options)
     }
 
@@ -275,7 +275,8 @@ impl Router {
             }
             self.metrics.cache(false);
         }
-        let deadline = crate::transport::deadline_in(self.settings.timeout);
+        // The caller's own `timeout` shortens the router's, never lengthens it.
+        let deadline = crate::transport::deadline_in(rr.options.timeout.map_or(self.settings.timeout, |t| t.min(self.settings.timeout)));
         let mut queue: Vec<String> = vec![first.clone()];
         let mut queued_for: Vec<&'static str> = Vec::new();
         let mut usage = None;
@@ -294,7 +295,7 @@ impl Router {
                     if let Some(u) = &o.usage {
                         self.ledger.record(&group, rr.user.as_deref(), *u, cost);
                         self.metrics.success(&group, latency, ttft, u, cost);
-                        if let Some(user) = &rr.user {
+                        if let (Some(user), Some(_)) = (&rr.user, limits.budget_usd) {
                             self.state.record_spend(user, cost, limits.budget_duration).await;
                         }
                     }
@@ -335,7 +336,7 @@ impl Router {
         }
         let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
         o.warnings = rr.warnings;
-        if let (Some(u), Some(user)) = (&o.usage, &rr.user) {
+        if let (Some(u), Some(user), Some(_)) = (&o.usage, &rr.user, limits.budget_usd) {
             // What failed attempts used is billed too, at the first group's prices.
             let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
             self.state.record_spend(user, ledger::cost(&info, u), limits.budget_duration).await;
@@ -372,7 +373,9 @@ impl Router {
         let mut last: Option<Error> = None;
         // A retry goes to another deployment while the group has one that has not failed yet.
         let mut failed: Vec<String> = Vec::new();
-        for attempt in 0..=s.num_retries {
+        // A caller's `num_retries` / `max_retries` replaces the router's, as in LiteLLM.
+        let num_retries = rr.options.max_retries.unwrap_or(s.num_retries);
+        for attempt in 0..=num_retries {
             let now = Instant::now();
             if now >= deadline {
                 return Err(last.unwrap_or_else(|| {
@@ -453,7 +456,7 @@ impl Router {
                     let e = o.error.take().unwrap_or_else(|| Error::new(ErrorKind::Internal, "failed without an error"));
                     self.failure(group, &d, &e).await;
                     failed.push(d.cfg.id.clone());
-                    if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == s.num_retries {
+                    if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == num_retries {
                         return Err(e);
                     }
                     // Backoff from `retry_after` (0.5 s when unset), never below it.

@@ -165,6 +165,13 @@ impl MemoryState {
         }
         let now = Instant::now();
         let mut all = lock(&self.spend);
+        // Windows that have ended hold nothing: forget them as the map grows, so distinct users
+        // cannot grow it for ever (without a window a total is kept, as a ledger must).
+        if let Some(w) = window {
+            if all.len() >= 4096 && all.len().is_power_of_two() {
+                all.retain(|_, s| now.duration_since(s.window_start) < w);
+            }
+        }
         let s = all.entry(user.to_owned()).or_insert(Spend { window_start: now, spent: 0.0 });
         if window.is_some_and(|w| now.duration_since(s.window_start) >= w) {
             // A new budget window: spend starts again from nothing, as LiteLLM's budget_duration.

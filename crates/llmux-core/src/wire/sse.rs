@@ -26,6 +26,8 @@ pub struct SseFramer {
     skip_lf: bool,
     /// The most bytes one event (its pending line, its data and its name) may hold.
     max_event: usize,
+    /// Some bytes were read (a byte-order mark is stripped only at the very start).
+    started: bool,
 }
 
 /// The default bound on one event: far above any provider's largest chunk, far below harm.
@@ -44,7 +46,15 @@ impl SseFramer {
 
     /// A framer that refuses an event (or an unterminated line) over `max_event` bytes.
     pub fn with_limit(max_event: usize) -> Self {
-        SseFramer { buf: Vec::new(), event: Vec::new(), data: Vec::new(), has_data: false, skip_lf: false, max_event: max_event.max(1) }
+        SseFramer {
+            buf: Vec::new(),
+            event: Vec::new(),
+            data: Vec::new(),
+            has_data: false,
+            skip_lf: false,
+            max_event: max_event.max(1),
+            started: false,
+        }
     }
 
     pub fn set_limit(&mut self, max_event: usize) {
@@ -57,6 +67,16 @@ impl SseFramer {
         F: FnMut(SseEvent<'_>) -> Result<()>,
     {
         let mut bytes = bytes;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if !self.started {
+            // A byte-order mark may open the stream (the spec strips one).
+            self.started = true;
+            if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+                bytes = rest;
+            }
+        }
         if self.skip_lf {
             self.skip_lf = false;
             if bytes.first() == Some(&b'\n') {
@@ -164,8 +184,11 @@ impl SseFramer {
                 self.has_data = true;
             }
             b"event" => {
+                // Event names are short words; a longer one is no name we know: kept empty.
                 self.event.clear();
-                self.event.extend_from_slice(&value[..value.len().min(256)]);
+                if value.len() <= 256 {
+                    self.event.extend_from_slice(value);
+                }
             }
             _ => {}
         }
@@ -194,6 +217,14 @@ impl SseFramer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_read_between_cr_and_lf_and_a_leading_bom() {
+        assert_eq!(collect(&[b"data: a\r", b"", b"\ndata: b\n\n"]), vec![(String::new(), "a\nb".to_owned())]);
+        assert_eq!(collect(&[b"\xEF\xBB\xBFdata: x\n\n"]), vec![(String::new(), "x".to_owned())]);
+        let long = format!("event: {}é\ndata: y\n\n", "e".repeat(255));
+        assert_eq!(collect(&[long.as_bytes()]), vec![(String::new(), "y".to_owned())]);
+    }
 
     #[test]
     fn events_and_lines_are_bounded() {

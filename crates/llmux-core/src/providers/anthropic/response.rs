@@ -53,19 +53,14 @@ pub fn map_usage(u: &WireUsage) -> Usage {
     if let Some(steps) = u.iterations.as_ref().filter(|i| !i.is_empty()) {
         let mut total = Usage::default();
         for step in steps {
-            let s = map_usage(step);
-            total.prompt_tokens += s.prompt_tokens;
-            total.completion_tokens += s.completion_tokens;
-            total.cached_tokens += s.cached_tokens;
-            total.cache_write_tokens += s.cache_write_tokens;
-            total.reasoning_tokens += s.reasoning_tokens;
+            total.add(&map_usage(step));
         }
         return total;
     }
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let write = u.cache_creation_input_tokens.unwrap_or(0);
     Usage {
-        prompt_tokens: u.input_tokens.unwrap_or(0) + read + write,
+        prompt_tokens: u.input_tokens.unwrap_or(0).saturating_add(read).saturating_add(write),
         completion_tokens: u.output_tokens.unwrap_or(0),
         cached_tokens: read,
         cache_write_tokens: write,

@@ -25,7 +25,7 @@ pub fn map_usage(u: &WireUsage) -> Usage {
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let write = u.cache_write_input_tokens.unwrap_or(0);
     Usage {
-        prompt_tokens: u.input_tokens + read + write,
+        prompt_tokens: u.input_tokens.saturating_add(read).saturating_add(write),
         completion_tokens: u.output_tokens,
         cached_tokens: read,
         cache_write_tokens: write,

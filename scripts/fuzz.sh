@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target for FUZZ_SECONDS each (default 20) on a nightly toolchain, from the
+# committed seed corpus (plus ../shared/fixtures when present, read-only). Any crash, panic, leak
+# or timeout fails; the number of executions per target is printed. Findings land in
+# fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+secs=${FUZZ_SECONDS:-20}
+if ! rustup toolchain list | grep -q '^nightly'; then
+  echo "SKIPPED: fuzzing needs a nightly Rust toolchain (-Zsanitizer), and none is installed"
+  exit 0
+fi
+# Built once per machine (a cache outside the checkout, like cargo's own), pinned, locked.
+cache=${LLMUX_CACHE:-$HOME/.cache/llmux}
+fuzz=$(command -v cargo-fuzz || true)
+if [ -z "$fuzz" ]; then
+  fuzz=$cache/cargo-fuzz/bin/cargo-fuzz
+  [ -x "$fuzz" ] || cargo install --locked --quiet cargo-fuzz --version 0.13.2 --root "$cache/cargo-fuzz"
+fi
+export CARGO_TERM_COLOR=never
+# The sanitizer build of the whole tree is kept between runs on one machine.
+tdir=$cache/fuzz-target
+"$fuzz" +nightly build --release --target-dir "$tdir" 2>&1 | tail -n 1
+extra=()
+[ -d ../../shared/fixtures ] && extra=(../../shared/fixtures)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+total=0
+for t in $("$fuzz" +nightly list); do
+  mkdir -p "$work/$t"
+  log="$work/$t.log"
+  if ! "$fuzz" +nightly run --release --target-dir "$tdir" "$t" "$work/$t" "corpus/$t" "${extra[@]}" -- \
+    -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "FAIL: fuzz target $t found a crash (input in fuzz/artifacts/$t/)"
+    exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  total=$((total + ${runs:-0}))
+  printf 'fuzz %-22s %10s executions in %ss, no crash\n' "$t" "${runs:-?}" "$secs"
+done
+echo "fuzz: $total executions in all, no crash"
