@@ -189,8 +189,13 @@ function warn(message) {
  * for it (at most `onUsageTimeoutMs`) so a billing write is done before the call settles: Lambda
  * freezes the process as soon as the handler resolves. Its failures never fail the call.
  */
-async function reportUsage(account, requestId, model, u) {
-  if (!u || !settings.onUsage) return
+function reportUsage(account, requestId, model, u) {
+  // No callback, nothing to wait for: no promise on the hot path.
+  if (!u || !settings.onUsage) return undefined
+  return reportUsageTo(account, requestId, model, u)
+}
+
+async function reportUsageTo(account, requestId, model, u) {
   try {
     const r = settings.onUsage(account, requestId, model, u.inputTokens, u.outputTokens, u.cachedTokens, JSON.parse(u.details))
     if (r && typeof r.then === 'function') {
@@ -225,7 +230,12 @@ function toJson(name, value) {
  * by the binding). Returns the function that unwires them, and a promise that settles when the
  * call was stopped (aborted or killed), for waits that must not outlive it.
  */
+const NOT_WATCHED = { unwatch() {}, stopped: undefined }
+
 function watch(handle, signal, account, requestId, responseStream) {
+  const isKilled = settings.isKilled
+  // Nothing to watch: no allocation on the hot path.
+  if (!signal && !(isKilled && requestId != null)) return NOT_WATCHED
   const ref = new WeakRef(handle)
   let stop
   const stopped = new Promise((resolve) => (stop = resolve))
@@ -241,7 +251,6 @@ function watch(handle, signal, account, requestId, responseStream) {
     if (signal.aborted) cancel()
   }
   let timer
-  const isKilled = settings.isKilled
   const unwatch = () => {
     if (onAbort) signal.removeEventListener('abort', onAbort)
     if (timer) clearInterval(timer)
@@ -357,7 +366,8 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
         for (const w of batch.warnings ?? []) warn(w)
         // The user's stream ends first; the billing write is then waited for.
         if (shouldEnd) endStream(responseStream)
-        await reportUsage(account, requestId, model, batch.usage)
+        const billed = reportUsage(account, requestId, model, batch.usage)
+        if (billed) await billed
         if (batch.error) throw new LlmuxError(batch.error)
         return batch.text ?? ''
       }
@@ -405,7 +415,8 @@ async function completion(request, router) {
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
   const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
   const result = batch.data ? JSON.parse(batch.data) : undefined
-  await reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
+  const billed = reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
+  if (billed) await billed
   if (batch.error) throw new LlmuxError(batch.error)
   return result
 }
@@ -446,7 +457,8 @@ function stream(request, router) {
     call.unwatch()
     activeRequests--
     for (const w of batch.warnings ?? []) warn(w)
-    await reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
+    const billed = reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
+    if (billed) await billed
     if (batch.error) failure = new LlmuxError(batch.error)
   }
 
@@ -558,7 +570,8 @@ async function promptForData(messages, model, prompt, schema, account, requestId
   await ensureSecrets()
   const handle = engine(options.router).startPromptForData(messagesJson, modelJson, prompt, schemaJson, opts, userOf(account))
   const batch = await finishHandle(handle, signal, account, requestId)
-  await reportUsage(account, requestId ?? null, model, batch.usage)
+  const billed = reportUsage(account, requestId ?? null, model, batch.usage)
+  if (billed) await billed
   if (batch.error) throw new LlmuxError(batch.error)
   return JSON.parse(batch.data).choices[0].message.parsed
 }

@@ -204,6 +204,17 @@ fn generated_text(done: &ChatCompletion) -> String {
 /// Delivers a chunk to the consumer; `false` when the consumer is gone. A consumer that stops
 /// reading holds the call only until its deadline (or its cancellation).
 async fn deliver(tx: &mpsc::Sender<Event>, cancel: &CancellationToken, deadline: Instant, chunk: ChatChunk) -> Result<bool> {
+    // The common case, room in the channel, costs no timer: a stream's chunks come by the
+    // thousand, and arming a deadline for each is most of what delivering one would cost.
+    let chunk = match tx.try_send(Event::Chunk(chunk)) {
+        Ok(()) => return Ok(true),
+        Err(mpsc::error::TrySendError::Closed(_)) => return Ok(false),
+        Err(mpsc::error::TrySendError::Full(Event::Chunk(c))) => c,
+        Err(mpsc::error::TrySendError::Full(_)) => return Ok(true),
+    };
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
     tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(Error::cancelled()),
