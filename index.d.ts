@@ -236,12 +236,21 @@ export interface ConfigureOptions {
   router?: Router | null
   /** Secrets by their usual names (OPENAI_API_KEY, ANTHROPIC_API_KEY, AWS_ACCESS_KEY_ID, LLM_ENDPOINTS...), or an async provider of them. */
   secrets?: Record<string, unknown> | (() => Promise<Record<string, unknown>> | Record<string, unknown>) | null
+  /** How long a provider's answer is reused; then refreshed in the background (stale while revalidate). Default 300 000. */
   secretsTtlMs?: number
+  /** How long a first load of the secrets is waited for. Default 10 000. */
+  secretsTimeoutMs?: number
   onUsage?: UsageCallback | null
+  /** How long an async onUsage is awaited before the call settles (0: not awaited). Default 5 000. */
+  onUsageTimeoutMs?: number
   isKilled?: ((account: AmplifyAccount, requestId: string, responseStream?: Writable) => boolean | Promise<boolean>) | null
   killPollMs?: number
   onWarning?: ((message: string) => void) | null
   timeouts?: { connectMs?: number; firstByteMs?: number; totalMs?: number; idleMs?: number }
+  /** What an upstream can make llmux hold: one answer (default 64 MiB) and one stream event (default 16 MiB). */
+  limits?: { maxResponseBytes?: number; maxEventBytes?: number }
+  /** Lets requests name the offline `mock` provider (default off, or on with LLMUX_MOCK=1). */
+  mock?: boolean
 }
 
 export type ErrorCode =

@@ -35,6 +35,47 @@ async function collect(iter) {
 }
 const ask = (model, content, extra = {}) => ({ model, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }], ...extra })
 
+describe('current Claude models (4.5, 4.6, 4.7+) on Anthropic, Bedrock and Vertex', () => {
+  test('Opus 4.7 gets adaptive thinking with an effort and no sampling it refuses', async () => {
+    const r = await collect(stream(ask('anthropic/claude-opus-4-7', 'adaptive please', { reasoning_effort: 'high', temperature: 0.3, top_p: 0.5, max_tokens: 200 })))
+    assert.equal(r.text, 'adaptive please')
+    const sent = anthropic.requests.at(-1).body
+    assert.deepEqual(sent.thinking, { type: 'adaptive' })
+    assert.deepEqual(sent.output_config, { effort: 'high' })
+    assert.equal(sent.temperature, undefined)
+    assert.equal(sent.top_p, undefined)
+  })
+
+  test('Sonnet 4.5 gets temperature or top_p, never both', async () => {
+    const warnings = []
+    configure({ onWarning: (w) => warnings.push(w) })
+    const res = await completion(ask('anthropic/claude-sonnet-4-5', 'sampling', { temperature: 0.3, top_p: 0.9 }))
+    assert.equal(res.choices[0].message.content, 'sampling')
+    assert.equal(anthropic.requests.at(-1).body.temperature, 0.3)
+    assert.equal(anthropic.requests.at(-1).body.top_p, undefined)
+    assert.ok(warnings.some((w) => /not both/.test(w)), warnings.join('; '))
+    configure({ onWarning: null })
+  })
+
+  test('Claude Opus 4.7 through Bedrock: adaptive thinking in additionalModelRequestFields', async () => {
+    const r = await collect(stream(ask('bedrock/us.anthropic.claude-opus-4-7-v1', 'bedrock adaptive', { reasoning_effort: 'medium', temperature: 0.5 })))
+    assert.equal(r.text, 'bedrock adaptive')
+    const sent = bedrock.requests.at(-1).body
+    assert.deepEqual(sent.additionalModelRequestFields, { thinking: { type: 'adaptive' }, output_config: { effort: 'medium' } })
+    assert.equal(sent.inferenceConfig.temperature, undefined)
+  })
+
+  test('Claude on Vertex AI: a Messages body at streamRawPredict with the Vertex anthropic_version', async () => {
+    const r = await collect(stream(ask('vertex_ai/claude-sonnet-4-5@20250929', 'from vertex', { max_tokens: 50 })))
+    assert.equal(r.text, 'from vertex')
+    const last = anthropic.requests.at(-1)
+    assert.match(last.url, /\/publishers\/anthropic\/models\/claude-sonnet-4-5@20250929:streamRawPredict$/)
+    const res = await completion(ask('vertex_ai/claude-opus-4-7', 'plain from vertex', { reasoning_effort: 'low' }))
+    assert.equal(res.choices[0].message.content, 'plain from vertex')
+    assert.match(anthropic.requests.at(-1).url, /:rawPredict$/)
+  })
+})
+
 describe('anthropic', () => {
   test('stream(): text, reasoning from reasoning_effort, usage with cache reads and writes', async () => {
     const r = await collect(stream(ask('anthropic/claude-sonnet-4-5', 'hello from the test', { reasoning_effort: 'low', max_tokens: 100 })))

@@ -12,24 +12,24 @@ if ! rustup toolchain list | grep -q '^nightly'; then
 fi
 # Built once per machine (a cache outside the checkout, like cargo's own), pinned, locked.
 cache=${LLMUX_CACHE:-$HOME/.cache/llmux}
-fuzz=$(command -v cargo-fuzz || true)
-if [ -z "$fuzz" ]; then
-  fuzz=$cache/cargo-fuzz/bin/cargo-fuzz
-  [ -x "$fuzz" ] || cargo install --locked --quiet cargo-fuzz --version 0.13.2 --root "$cache/cargo-fuzz"
+if ! command -v cargo-fuzz >/dev/null; then
+  [ -x "$cache/cargo-fuzz/bin/cargo-fuzz" ] || cargo install --locked --quiet cargo-fuzz --version 0.13.2 --root "$cache/cargo-fuzz"
+  export PATH="$cache/cargo-fuzz/bin:$PATH"
 fi
+fuzz() { cargo +nightly fuzz "$@"; }
 export CARGO_TERM_COLOR=never
 # The sanitizer build of the whole tree is kept between runs on one machine.
 tdir=$cache/fuzz-target
-"$fuzz" +nightly build --release --target-dir "$tdir" 2>&1 | tail -n 1
+fuzz build --release --target-dir "$tdir" 2>&1 | tail -n 1
 extra=()
 [ -d ../../shared/fixtures ] && extra=(../../shared/fixtures)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 total=0
-for t in $("$fuzz" +nightly list); do
+for t in $(fuzz list); do
   mkdir -p "$work/$t"
   log="$work/$t.log"
-  if ! "$fuzz" +nightly run --release --target-dir "$tdir" "$t" "$work/$t" "corpus/$t" "${extra[@]}" -- \
+  if ! fuzz run --release --target-dir "$tdir" "$t" "$work/$t" "corpus/$t" "${extra[@]}" -- \
     -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "FAIL: fuzz target $t found a crash (input in fuzz/artifacts/$t/)"

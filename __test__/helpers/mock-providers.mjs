@@ -55,28 +55,85 @@ const words = (t) => t.match(/\s*\S+/g) ?? []
 const textOf = (content) => (typeof content === 'string' ? content : (content ?? []).map((p) => p.text ?? '').join(''))
 const scenarioOf = (text) => (text.startsWith('scenario:') ? text.slice(9) : null)
 
+/** A Claude model's (major, minor) from its id in any provider's spelling, as the real APIs version them. */
+export function claudeVersion(model) {
+  const m = /claude-(?:[a-z]+-)*?(\d)(?:[-._](\d{1,2})(?!\d))?/.exec(model ?? '')
+  return m ? [Number(m[1]), Number(m[2] ?? 0)] : null
+}
+
+/**
+ * What current Claude models refuse, as the Messages API (and Bedrock, for Claude) answers 400:
+ * - Opus 4.7 and later refuse `thinking.type: "enabled"` ("thinking.type.enabled is not supported
+ *   for this model. Use thinking.type.adaptive and output_config.effort"), take `temperature` only
+ *   at 1, `top_p` only >= 0.99, no `top_k` (anthropic-sdk-typescript deprecation notes; AWS
+ *   Bedrock user guide, adaptive thinking);
+ * - Claude 4.1 and 4.5+ refuse `temperature` with `top_p` ("`temperature` and `top_p` cannot both
+ *   be specified for this model. Please use only one.");
+ * - `output_config.effort` is low|medium|high|xhigh|max; xhigh only from Opus 4.7; adaptive
+ *   thinking and effort from 4.6 (platform.claude.com/docs/en/build-with-claude/effort).
+ * Returns the error message, or null.
+ */
+export function claudeRefusal(model, { thinking, output_config: oc, temperature, top_p: topP, top_k: topK }) {
+  const v = claudeVersion(model)
+  if (!v) return null
+  const at = (a, b) => v[0] > a || (v[0] === a && v[1] >= b)
+  if (thinking?.type === 'enabled' && at(4, 7)) return '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'
+  if (thinking?.type === 'adaptive' && !at(4, 6)) return 'thinking.type: adaptive thinking is not supported for this model'
+  if (oc?.effort !== undefined) {
+    if (!['low', 'medium', 'high', 'xhigh', 'max'].includes(oc.effort)) return `output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'`
+    if (oc.effort === 'xhigh' && !at(4, 7)) return 'output_config.effort: xhigh is not supported for this model'
+    if (!at(4, 5)) return 'output_config: Extra inputs are not permitted'
+  }
+  if (at(4, 7)) {
+    if (temperature !== undefined && temperature !== 1) return '`temperature` is deprecated for this model.'
+    if (topP !== undefined && topP < 0.99) return '`top_p` is deprecated for this model.'
+    if (topK !== undefined) return '`top_k` is deprecated for this model.'
+  }
+  if ((at(4, 5) || (v[0] === 4 && v[1] === 1)) && temperature !== undefined && topP !== undefined) {
+    return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.'
+  }
+  return null
+}
+
 // ---------------------------------------------------------------- Anthropic Messages
 let anthropicSeq = 1
 export function startMockAnthropic() {
   return listen((req, res, r) => {
     const err = (status, type, message) => json(res, status, { type: 'error', error: { type, message }, request_id: 'req_mock' })
-    if (req.url !== '/v1/messages') return err(404, 'not_found_error', 'Not found')
-    if (req.headers['x-api-key'] !== 'sk-ant-test') return err(401, 'authentication_error', 'invalid x-api-key')
-    if (req.headers['anthropic-version'] !== '2023-06-01') return err(400, 'invalid_request_error', 'anthropic-version header is required')
+    // Claude on Vertex AI: the same Messages body at rawPredict / streamRawPredict, the model in
+    // the URL and not in the body, anthropic_version in the body, a Google bearer token
+    // (anthropic-sdk-typescript packages/vertex-sdk).
+    const vertex = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(streamRawPredict|rawPredict)$/.exec(req.url)
+    if (vertex) {
+      if (req.headers.authorization !== 'Bearer ya29.vertex-test') return err(401, 'authentication_error', 'invalid bearer token')
+      if (!r.body) return err(400, 'invalid_request_error', 'invalid JSON')
+      if (r.body.anthropic_version !== 'vertex-2023-10-16') return err(400, 'invalid_request_error', 'anthropic_version: Field required')
+      if ('model' in r.body) return err(400, 'invalid_request_error', 'model: Extra inputs are not permitted')
+      if ((vertex[2] === 'streamRawPredict') !== (r.body.stream === true)) return err(400, 'invalid_request_error', 'stream does not match the method')
+      r.body.model = decodeURIComponent(vertex[1])
+      delete r.body.anthropic_version
+    } else {
+      if (req.url !== '/v1/messages') return err(404, 'not_found_error', 'Not found')
+      if (req.headers['x-api-key'] !== 'sk-ant-test') return err(401, 'authentication_error', 'invalid x-api-key')
+      if (req.headers['anthropic-version'] !== '2023-06-01') return err(400, 'invalid_request_error', 'anthropic-version header is required')
+    }
     const b = r.body
     if (!b) return err(400, 'invalid_request_error', 'invalid JSON')
+    const refused = claudeRefusal(b.model, b)
+    if (refused) return err(400, 'invalid_request_error', refused)
     if (typeof b.max_tokens !== 'number') return err(400, 'invalid_request_error', 'max_tokens: Field required')
     if (!Array.isArray(b.messages) || b.messages.length === 0) return err(400, 'invalid_request_error', 'messages: at least one message is required')
     for (const [i, m] of b.messages.entries()) {
       if (m.role !== 'user' && m.role !== 'assistant') return err(400, 'invalid_request_error', `messages.${i}.role: Input should be 'user' or 'assistant'`)
       if (i > 0 && b.messages[i - 1].role === m.role) return err(400, 'invalid_request_error', 'roles must alternate between "user" and "assistant"')
     }
-    if (b.thinking) {
+    if (b.thinking?.type === 'enabled') {
       if (b.thinking.budget_tokens < 1024) return err(400, 'invalid_request_error', 'thinking.budget_tokens: must be >= 1024')
       if (b.thinking.budget_tokens >= b.max_tokens) return err(400, 'invalid_request_error', '`max_tokens` must be greater than `thinking.budget_tokens`')
       if (b.temperature !== undefined && b.temperature !== 1) return err(400, 'invalid_request_error', '`temperature` may only be set to 1 when thinking is enabled')
     }
-    const known = new Set(['model', 'messages', 'max_tokens', 'system', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'metadata'])
+    if (b.thinking?.type === 'adaptive' && b.temperature !== undefined && b.temperature !== 1) return err(400, 'invalid_request_error', '`temperature` may only be set to 1 when thinking is enabled')
+    const known = new Set(['model', 'messages', 'max_tokens', 'system', 'stream', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_config', 'metadata'])
     for (const k of Object.keys(b)) if (!known.has(k)) return err(400, 'invalid_request_error', `${k}: Extra inputs are not permitted`)
     const last = b.messages.at(-1)
     const blocks = Array.isArray(last.content) ? last.content : [{ type: 'text', text: last.content }]
@@ -220,6 +277,13 @@ export function startMockBedrock() {
     }
     if (usesTools && !b.toolConfig) return fail(400, 'ValidationException', 'The toolConfig field must be defined when using toolUse and toolResult content blocks.')
     const modelId = decodeURIComponent(m[1])
+    // Claude on Bedrock refuses what the Messages API refuses; its own fields ride in
+    // additionalModelRequestFields, sampling in inferenceConfig.
+    if (/claude/.test(modelId)) {
+      const extra = b.additionalModelRequestFields ?? {}
+      const refused = claudeRefusal(modelId, { ...extra, temperature: b.inferenceConfig?.temperature, top_p: b.inferenceConfig?.topP })
+      if (refused) return fail(400, 'ValidationException', refused)
+    }
     const lastContent = b.messages.at(-1).content
     const result = lastContent.find((c) => c.toolResult)?.toolResult
     if (result) {
@@ -400,7 +464,10 @@ export async function startMocks(names) {
   const mocks = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await starters[n]()])))
   const secrets = {}
   if (mocks.openai) Object.assign(secrets, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: mocks.openai.url })
-  if (mocks.anthropic) Object.assign(secrets, { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: mocks.anthropic.url })
+  if (mocks.anthropic) {
+    // Claude on Vertex AI is answered by the same mock at the Vertex paths.
+    Object.assign(secrets, { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: mocks.anthropic.url, VERTEXAI_BASE_URL: mocks.anthropic.url, VERTEXAI_PROJECT: 'proj', VERTEXAI_LOCATION: 'us-east5', VERTEXAI_ACCESS_TOKEN: 'ya29.vertex-test' })
+  }
   if (mocks.bedrock) {
     Object.assign(secrets, {
       AWS_ACCESS_KEY_ID: AWS.accessKeyId,

@@ -14,6 +14,10 @@ configure({
   },
   isKilled: async (_account, _requestId) => false,
   timeouts: { totalMs: 30_000 },
+  secretsTimeoutMs: 5_000,
+  onUsageTimeoutMs: 2_000,
+  limits: { maxResponseBytes: 32 << 20, maxEventBytes: 8 << 20 },
+  mock: true,
 })
 
 async function main(): Promise<void> {

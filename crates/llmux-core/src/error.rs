@@ -68,7 +68,8 @@ impl ErrorKind {
             403 => ErrorKind::PermissionDenied,
             404 => ErrorKind::NotFound,
             408 | 504 => ErrorKind::Timeout,
-            413 => ErrorKind::ContextWindow,
+            // Payload too large: the body, not the model's window, so no fallback helps.
+            413 => ErrorKind::BadRequest,
             429 => ErrorKind::RateLimit,
             500..=599 => ErrorKind::ProviderUnavailable,
             _ => ErrorKind::Provider,

@@ -35,6 +35,8 @@ pub enum ProviderKind {
     Bedrock,
     Gemini,
     Vertex,
+    /// Claude (and other Anthropic-shaped partner models) on Vertex AI.
+    VertexAnthropic,
     Mock,
 }
 
@@ -46,7 +48,7 @@ impl ProviderKind {
             ProviderKind::Anthropic => "anthropic",
             ProviderKind::Bedrock => "bedrock",
             ProviderKind::Gemini => "gemini",
-            ProviderKind::Vertex => "vertex_ai",
+            ProviderKind::Vertex | ProviderKind::VertexAnthropic => "vertex_ai",
             ProviderKind::Mock => "mock",
         }
     }
@@ -111,6 +113,7 @@ pub fn provider(kind: ProviderKind) -> &'static dyn Provider {
         ProviderKind::Bedrock => &bedrock::Bedrock,
         ProviderKind::Gemini => &gemini::Gemini,
         ProviderKind::Vertex => &gemini::Vertex,
+        ProviderKind::VertexAnthropic => &anthropic::vertex::VertexAnthropic,
         ProviderKind::Mock => &mock::Mock,
     }
 }

@@ -36,6 +36,9 @@ pub fn split_model(model: &str) -> Result<(ProviderKind, &str)> {
         // LiteLLM's `bedrock/converse/<id>` names the same Converse route we always use.
         "bedrock" => Ok((ProviderKind::Bedrock, rest.strip_prefix("converse/").unwrap_or(rest))),
         "gemini" => Ok((ProviderKind::Gemini, rest)),
+        // Claude on Vertex speaks Anthropic's Messages API at its own endpoint; LiteLLM's
+        // `vertex_ai/claude-...` names it.
+        "vertex_ai" if rest.starts_with("claude") => Ok((ProviderKind::VertexAnthropic, rest)),
         "vertex_ai" => Ok((ProviderKind::Vertex, rest)),
         "mock" => Ok((ProviderKind::Mock, rest)),
         p => Err(Error::invalid_request(format!(
@@ -107,7 +110,7 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
                 return Err(missing("GEMINI_API_KEY", provider));
             }
         }
-        ProviderKind::Vertex => {
+        ProviderKind::Vertex | ProviderKind::VertexAnthropic => {
             let project = ep
                 .vertex_project
                 .clone()
@@ -126,14 +129,14 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
             // Configured values become part of the URL too: they must look like what they are.
             let checked = Endpoint { vertex_project: Some(project.clone()), vertex_location: Some(location.clone()), ..Default::default() };
             checked.validate()?;
-            let root = base.or_else(|| secrets.secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| {
-                if location == "global" {
-                    "https://aiplatform.googleapis.com".to_owned()
-                } else {
-                    format!("https://{location}-aiplatform.googleapis.com")
-                }
+            // Hosts as Google's SDKs build them: `global`, the `us`/`eu` multi-regions, a region.
+            let root = base.or_else(|| secrets.secret("VERTEXAI_BASE_URL")).unwrap_or_else(|| match location.as_str() {
+                "global" => "https://aiplatform.googleapis.com".to_owned(),
+                "us" | "eu" => format!("https://aiplatform.{location}.rep.googleapis.com"),
+                _ => format!("https://{location}-aiplatform.googleapis.com"),
             });
-            t.base_url = format!("{}/v1/projects/{project}/locations/{location}/publishers/google/models", root.trim_end_matches('/'));
+            let publisher = if provider == ProviderKind::VertexAnthropic { "anthropic" } else { "google" };
+            t.base_url = format!("{}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models", root.trim_end_matches('/'));
             t.api_key = t.api_key.or_else(|| stored("VERTEXAI_ACCESS_TOKEN")).or_else(|| stored("GOOGLE_ACCESS_TOKEN"));
             if t.api_key.is_none() {
                 return Err(missing("VERTEXAI_ACCESS_TOKEN (a bearer token)", provider));
@@ -192,10 +195,20 @@ fn resolve_bedrock(
     Ok(())
 }
 
-/// Splits an Azure URL into the resource root (before `/openai`) and its `api-version`.
+/// Splits an Azure URL into the resource root and its `api-version`. The root ends where the
+/// API's own path begins: the last `/openai` *path segment* (`/openai/deployments/...`, or a
+/// bare `/openai`), never a host or a prefix that merely contains the word (a resource named
+/// `openai-prod`, a gateway path `/openai-proxy/`).
 fn split_azure_url(url: &str) -> (String, Option<String>) {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    let root = path.find("/openai").map(|i| &path[..i]).unwrap_or(path).trim_end_matches('/').to_owned();
+    let after_host = path.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = path[after_host..].find('/').map(|i| after_host + i).unwrap_or(path.len());
+    let segment_at = path[host_end..]
+        .match_indices("/openai")
+        .map(|(i, _)| host_end + i)
+        .filter(|&i| matches!(path.as_bytes().get(i + "/openai".len()), None | Some(b'/')))
+        .last();
+    let root = segment_at.map(|i| &path[..i]).unwrap_or(path).trim_end_matches('/').to_owned();
     let version = query.split('&').find_map(|kv| kv.strip_prefix("api-version=")).map(str::to_owned);
     (root, version)
 }
@@ -398,6 +411,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!((t.base_url.as_str(), t.api_version.as_deref()), ("https://res.openai.azure.com", Some("2024-10-21")));
+    }
+
+    #[test]
+    fn claude_on_vertex_goes_to_the_anthropic_publisher() {
+        let t = resolve_with(
+            &[],
+            r#"{"model":"vertex_ai/claude-opus-4-7","messages":[{"role":"user","content":"a"}],
+            "vertex_project":"p","vertex_location":"global","api_key":"ya29.t"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.provider, ProviderKind::VertexAnthropic);
+        assert_eq!(t.base_url, "https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/anthropic/models");
+        let t = resolve_with(&[], r#"{"model":"vertex_ai/gemini-3-pro-preview","messages":[{"role":"user","content":"a"}],"vertex_project":"p","vertex_location":"eu","api_key":"t"}"#).unwrap();
+        assert_eq!(t.base_url, "https://aiplatform.eu.rep.googleapis.com/v1/projects/p/locations/eu/publishers/google/models");
+    }
+
+    #[test]
+    fn azure_urls_split_at_the_api_path_segment_only() {
+        // https://learn.microsoft.com/azure/ai-services/openai/reference: {endpoint}/openai/deployments/{id}/chat/completions
+        for (url, root, version) in [
+            (
+                "https://res.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-10-21",
+                "https://res.openai.azure.com",
+                Some("2024-10-21"),
+            ),
+            ("https://openai-prod.openai.azure.com", "https://openai-prod.openai.azure.com", None),
+            ("https://openai-prod.openai.azure.com/openai/deployments/d/chat/completions", "https://openai-prod.openai.azure.com", None),
+            (
+                "https://gw.example.com/openai-proxy/team1/openai/deployments/d?api-version=v",
+                "https://gw.example.com/openai-proxy/team1",
+                Some("v"),
+            ),
+            ("https://gw.example.com/openai-proxy/team1", "https://gw.example.com/openai-proxy/team1", None),
+            ("https://res.cognitiveservices.azure.com/openai", "https://res.cognitiveservices.azure.com", None),
+            ("https://res.openai.azure.com/", "https://res.openai.azure.com", None),
+        ] {
+            assert_eq!(split_azure_url(url), (root.to_owned(), version.map(str::to_owned)), "{url}");
+        }
     }
 
     #[test]

@@ -27,7 +27,10 @@ pub(super) fn from_wire(status: Option<u16>, e: WireError) -> Error {
         "authentication_error" => ErrorKind::Auth,
         "permission_error" | "billing_error" => ErrorKind::PermissionDenied,
         "not_found_error" => ErrorKind::NotFound,
-        "request_too_large" => ErrorKind::ContextWindow,
+        // 413: the HTTP body is over the API's size limit (32 MB). A model with a larger context
+        // window would refuse it the same way, so this is no reason to fall back.
+        // https://docs.anthropic.com/en/api/errors
+        "request_too_large" => ErrorKind::BadRequest,
         "rate_limit_error" => ErrorKind::RateLimit,
         "api_error" | "overloaded_error" => ErrorKind::ProviderUnavailable,
         "timeout_error" => ErrorKind::Timeout,
@@ -55,4 +58,25 @@ pub fn map_error(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8])
         err.retryable = true;
     }
     err
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_body_over_the_size_limit_is_not_a_context_window_error() {
+        let e = map_error(
+            413,
+            &reqwest::header::HeaderMap::new(),
+            br#"{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        let e = map_error(
+            400,
+            &reqwest::header::HeaderMap::new(),
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#,
+        );
+        assert_eq!(e.kind, ErrorKind::ContextWindow);
+    }
 }

@@ -7,6 +7,7 @@ mod error;
 mod request;
 mod response;
 mod stream;
+pub mod vertex;
 
 pub use error::map_error;
 pub use request::{build_body, build_request};

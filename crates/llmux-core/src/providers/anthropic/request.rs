@@ -14,7 +14,10 @@ use crate::providers::{Built, HttpRequest, Target};
 const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// Fields of the Messages API that a caller may pass through as given.
-const PASSTHROUGH: &[&str] = &["top_k", "metadata", "thinking", "service_tier", "container", "context_management", "mcp_servers"];
+const PASSTHROUGH: &[&str] =
+    &["top_k", "metadata", "thinking", "output_config", "service_tier", "container", "context_management", "mcp_servers"];
+/// Passed-through fields the Claude rules decide on (`claude::settings`), placed from there.
+const DECIDED: &[&str] = &["thinking", "output_config", "top_k"];
 
 fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
     let mut b = json!({"type": "text", "text": text});
@@ -105,7 +108,7 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
     if let Some(model) = model {
         body.insert("model".into(), json!(model));
     }
-    let claude = crate::providers::claude::settings(req, DEFAULT_MAX_TOKENS, warnings);
+    let claude = crate::providers::claude::settings(req, model.unwrap_or(""), DEFAULT_MAX_TOKENS, warnings);
     if !system.is_empty() {
         let plain = system.iter().all(|b| b.get("cache_control").is_none() && b["type"] == "text");
         let value = if plain {
@@ -118,6 +121,14 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
     body.insert("messages".into(), Value::Array(messages));
     if let Some(t) = claude.thinking {
         body.insert("thinking".into(), t);
+    }
+    if let Some(o) = claude.output_config {
+        body.insert("output_config".into(), o);
+    }
+    if claude.keep_top_k {
+        if let Some(k) = req.extra.get("top_k") {
+            body.insert("top_k".into(), k.clone());
+        }
     }
     body.insert("max_tokens".into(), json!(claude.max_tokens));
     if let Some(t) = claude.temperature {
@@ -162,6 +173,9 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
         body.insert("metadata".into(), json!({"user_id": user}));
     }
     for (k, v) in &req.extra {
+        if DECIDED.contains(&k.as_str()) {
+            continue;
+        }
         if PASSTHROUGH.contains(&k.as_str()) {
             body.insert(k.clone(), v.clone());
         } else {

@@ -126,9 +126,23 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
     }
     let mut inference = Map::new();
     if is_claude(model) {
-        let claude = crate::providers::claude::settings(req, DEFAULT_MAX_TOKENS, warnings);
+        let claude = crate::providers::claude::settings(req, model, DEFAULT_MAX_TOKENS, warnings);
+        // Claude's own fields go in additionalModelRequestFields, as Bedrock's Converse API
+        // wants them (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html).
+        let mut extra = Map::new();
         if let Some(t) = claude.thinking {
-            body.insert("additionalModelRequestFields".into(), json!({ "thinking": t }));
+            extra.insert("thinking".into(), t);
+        }
+        if let Some(o) = claude.output_config {
+            extra.insert("output_config".into(), o);
+        }
+        if claude.keep_top_k {
+            if let Some(k) = req.extra.get("top_k") {
+                extra.insert("top_k".into(), k.clone());
+            }
+        }
+        if !extra.is_empty() {
+            body.insert("additionalModelRequestFields".into(), Value::Object(extra));
         }
         inference.insert("maxTokens".into(), json!(claude.max_tokens));
         if let Some(t) = claude.temperature {
@@ -193,6 +207,10 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
         }
     }
     for k in req.extra.keys() {
+        // Claude's own fields were placed above.
+        if is_claude(model) && matches!(k.as_str(), "thinking" | "output_config" | "top_k") {
+            continue;
+        }
         warnings.push(format!("{k} is not a Converse parameter and was dropped"));
     }
     Ok(body)

@@ -67,7 +67,56 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
     }
 }
 
-pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
+/// Gemini 3 and later take a thinking *level*; 2.x takes a token budget, and the two together
+/// are a 400 (googleapis/js-genai `ThinkingConfig`, `ThinkingLevel`: MINIMAL | LOW | MEDIUM |
+/// HIGH; LiteLLM counts every model past gemini-1.x/2.x as level-based).
+fn takes_thinking_level(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    match m.strip_prefix("gemini-") {
+        Some(rest) => !(rest.starts_with("1.") || rest.starts_with("2.") || rest.starts_with("1-") || rest.starts_with("2-")),
+        None => false,
+    }
+}
+
+/// `reasoning_effort` -> `thinkingConfig` for the model, or `None` to send none.
+fn thinking_config(model: &str, effort: &str, warnings: &mut Vec<String>) -> Option<Value> {
+    if takes_thinking_level(model) {
+        let flash = model.contains("flash");
+        let level = match effort {
+            // Thinking cannot be turned off on Gemini 3: the least there is, thoughts hidden.
+            "none" => return Some(json!({"thinkingLevel": if flash { "MINIMAL" } else { "LOW" }, "includeThoughts": false})),
+            "minimal" if flash => "MINIMAL",
+            "minimal" | "low" => "LOW",
+            "medium" => "MEDIUM",
+            "high" => "HIGH",
+            "xhigh" | "max" => {
+                warnings.push(format!("reasoning_effort \"{effort}\" is sent as HIGH, Gemini's highest thinking level"));
+                "HIGH"
+            }
+            other => {
+                warnings.push(format!("reasoning_effort \"{other}\" is not a level Gemini knows and was dropped"));
+                return None;
+            }
+        };
+        return Some(json!({"thinkingLevel": level, "includeThoughts": true}));
+    }
+    let budget = match effort {
+        "none" => return Some(json!({"thinkingBudget": 0})),
+        "minimal" => 512,
+        "xhigh" => 8192,
+        "max" => 16384,
+        e => match effort_budget(e) {
+            Some(b) => b,
+            None => {
+                warnings.push(format!("reasoning_effort \"{e}\" is not a level Gemini knows and was dropped"));
+                return None;
+            }
+        },
+    };
+    Some(json!({"thinkingBudget": budget, "includeThoughts": true}))
+}
+
+pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) -> Result<Map<String, Value>> {
     let mut system = Vec::new();
     let mut contents = Vec::new();
     let mut call_names: HashMap<&str, &str> = HashMap::new();
@@ -173,8 +222,8 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
             _ => {}
         }
     }
-    if let Some(budget) = req.reasoning_effort.as_deref().and_then(effort_budget) {
-        gen.insert("thinkingConfig".into(), json!({"thinkingBudget": budget, "includeThoughts": true}));
+    if let Some(tc) = req.reasoning_effort.as_deref().and_then(|e| thinking_config(model, e, warnings)) {
+        gen.insert("thinkingConfig".into(), tc);
     }
     if !gen.is_empty() {
         body.insert("generationConfig".into(), Value::Object(gen));
@@ -187,7 +236,7 @@ pub fn build_body(req: &ChatRequest, warnings: &mut Vec<String>) -> Result<Map<S
 
 pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
     let mut warnings = Vec::new();
-    let body = build_body(req, &mut warnings)?;
+    let body = build_body_for(req, &target.model, &mut warnings)?;
     let method = if stream { "streamGenerateContent?alt=sse" } else { "generateContent" };
     let url = format!("{}/{}:{}", target.base_url.trim_end_matches('/'), target.model, method);
     let mut headers = vec![("content-type", "application/json".to_owned())];
@@ -252,7 +301,7 @@ mod tests {
             "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","additionalProperties":false,
               "properties":{"additionalProperties":{"type":"string","additionalProperties":false}}}}}],
             "tool_choice":"required"}"#).unwrap();
-        let body = build_body(&req, &mut vec![]).unwrap();
+        let body = build_body_for(&req, "", &mut vec![]).unwrap();
         assert_eq!(body["contents"][1]["parts"][0]["thoughtSignature"], "SIG");
         assert_eq!(body["contents"][2]["parts"][0]["functionResponse"]["response"], json!({"content": "plain text"}));
         assert_eq!(
@@ -260,5 +309,19 @@ mod tests {
             json!({"type": "object", "properties": {"additionalProperties": {"type": "string"}}})
         );
         assert_eq!(body["toolConfig"], json!({"functionCallingConfig": {"mode": "ANY"}}));
+    }
+
+    #[test]
+    fn gemini_3_takes_a_thinking_level_and_2_5_a_budget() {
+        let r = |e: &str| {
+            ChatRequest::from_json(&format!(r#"{{"messages":[{{"role":"user","content":"x"}}],"reasoning_effort":"{e}"}}"#)).unwrap()
+        };
+        let tc = |model: &str, e: &str| build_body_for(&r(e), model, &mut vec![]).unwrap()["generationConfig"]["thinkingConfig"].clone();
+        assert_eq!(tc("gemini-3-pro-preview", "high"), json!({"thinkingLevel": "HIGH", "includeThoughts": true}));
+        assert_eq!(tc("gemini-3-flash", "minimal"), json!({"thinkingLevel": "MINIMAL", "includeThoughts": true}));
+        assert_eq!(tc("gemini-3-pro-preview", "none"), json!({"thinkingLevel": "LOW", "includeThoughts": false}));
+        assert_eq!(tc("gemini-2.5-pro", "medium"), json!({"thinkingBudget": 2048, "includeThoughts": true}));
+        assert_eq!(tc("gemini-2.5-flash", "none"), json!({"thinkingBudget": 0}));
+        assert!(tc("gemini-3-pro-preview", "high").get("thinkingBudget").is_none(), "never both: a 400");
     }
 }

@@ -124,8 +124,18 @@ pub fn map_finish_reason(reason: &str, called_tools: bool) -> Option<FinishReaso
         "STOP" if called_tools => FinishReason::ToolCalls,
         "STOP" | "FINISH_REASON_STOP" => FinishReason::Stop,
         "MAX_TOKENS" => FinishReason::Length,
-        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY" | "LANGUAGE" => FinishReason::ContentFilter,
-        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "OTHER" => FinishReason::Stop,
+        "SAFETY"
+        | "RECITATION"
+        | "BLOCKLIST"
+        | "PROHIBITED_CONTENT"
+        | "SPII"
+        | "IMAGE_SAFETY"
+        | "IMAGE_PROHIBITED_CONTENT"
+        | "IMAGE_RECITATION"
+        | "LANGUAGE" => FinishReason::ContentFilter,
+        // Not a normal stop: the answer is broken (a call that does not parse, a tool it was not
+        // given, too many calls). The caller sees Gemini's own reason, lower-cased, so a tool loop
+        // does not take it for a finished answer (googleapis/js-genai `FinishReason`).
         other => FinishReason::Other(other.to_ascii_lowercase()),
     })
 }

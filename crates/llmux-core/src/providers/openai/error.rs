@@ -50,7 +50,10 @@ pub(super) fn from_envelope(status: u16, wire: WireError, retry_after: Option<st
     let tag = code.as_deref().or(wire.kind.as_deref()).unwrap_or("");
     let lower = message.to_ascii_lowercase();
     let mut kind = match tag {
-        "context_length_exceeded" | "string_above_max_length" => ErrorKind::ContextWindow,
+        "context_length_exceeded" => ErrorKind::ContextWindow,
+        // One string over OpenAI's per-string limit (10,485,760 characters): the same request
+        // fails on any model, so it is a bad request, not a context-window fallback.
+        "string_above_max_length" => ErrorKind::BadRequest,
         "content_filter" | "content_policy_violation" => ErrorKind::ContentFilter,
         "invalid_api_key" | "authentication_error" => ErrorKind::Auth,
         "model_not_found" => ErrorKind::NotFound,
@@ -73,4 +76,17 @@ pub(super) fn from_envelope(status: u16, wire: WireError, retry_after: Option<st
     err.provider_code = code.or(wire.kind).map(Into::into);
     err.param = wire.param.map(Into::into);
     err
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_string_over_the_length_limit_is_a_bad_request_not_a_context_window_error() {
+        let e = map_error(400, &reqwest::header::HeaderMap::new(), br#"{"error":{"message":"Invalid 'messages[0].content': string too long. Expected a string with maximum length 10485760, but got a string with length 10485761 instead.","type":"invalid_request_error","param":"messages[0].content","code":"string_above_max_length"}}"#);
+        assert_eq!(e.kind, ErrorKind::BadRequest);
+        let e = map_error(400, &reqwest::header::HeaderMap::new(), br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#);
+        assert_eq!(e.kind, ErrorKind::ContextWindow);
+    }
 }
