@@ -34,7 +34,9 @@ test('installed from the packed tarballs, it runs a completion on an emulated ar
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-arm64-'))
   try {
-    const { app } = installPacked(work, 'linux-arm64-gnu', addon, ['--cpu=arm64', '--os=linux'])
+    // A platform package named directly is checked against this (x64) machine, --cpu or not;
+    // --force installs it as a deployment package for arm64 is built on x64.
+    const { app } = installPacked(work, 'linux-arm64-gnu', addon, ['--cpu=arm64', '--os=linux', '--force'])
     assert.ok(fs.existsSync(path.join(app, 'node_modules/llmux-linux-arm64-gnu/llmux.linux-arm64-gnu.node')))
     const run = spawnSync('bash', [path.join(root, 'scripts/arm64-node.sh'), 'main.js'], { cwd: app, encoding: 'utf8', timeout: 300_000 })
     assert.equal(run.status, 0, run.stderr)

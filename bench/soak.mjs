@@ -17,6 +17,8 @@ const arg = (name, dflt) => {
 if (process.argv[2] === 'server') {
   const { startHostile } = await import('../__test__/helpers/hostile.mjs')
   const h = await startHostile()
+  // A redirect to another origin (a port nothing listens on: the policy stops before it).
+  h.setOther(1)
   process.send({ url: h.url('') })
   process.on('message', (m) => m === 'stats' && process.send({ active: h.activeResponses() }))
 } else {
@@ -30,8 +32,16 @@ if (process.argv[2] === 'server') {
   const fds = () => fs.readdirSync('/proc/self/fd').length
   const mb = () => Math.round(process.memoryUsage().rss / (1 << 20))
   let usage = 0
-  llmux.configure({ limits: { maxResponseBytes: 4 << 20, maxEventBytes: 1 << 20 }, onUsage: () => usage++, onWarning: () => {}, mock: true })
-  const ask = (p, extra = {}) => ({ model: 'openai/m', messages: [{ role: 'user', content: 'hi' }], api_base: `${url}${p}`, api_key: 'k', max_retries: 0, ...extra })
+  const usageBy = {}
+  const onUsage = (_account, requestId) => {
+    usage++
+    const kind = String(requestId).split(':')[0]
+    usageBy[kind] = (usageBy[kind] ?? 0) + 1
+  }
+  llmux.configure({ limits: { maxResponseBytes: 4 << 20, maxEventBytes: 1 << 20 }, onUsage, onWarning: () => {}, mock: true })
+  let current = 'warmup'
+  let seq = 0
+  const ask = (p, extra = {}) => ({ model: 'openai/m', messages: [{ role: 'user', content: 'hi' }], api_base: `${url}${p}`, api_key: 'k', max_retries: 0, requestId: `${current}:${seq++}`, ...extra })
   const drain = async (it) => {
     for await (const _ of it);
   }
@@ -54,12 +64,14 @@ if (process.argv[2] === 'server') {
     ['huge-body', 2, () => llmux.completion(ask('/huge-body'))],
     ['endless', 2, () => drain(llmux.stream(ask('/endless-data')))],
     ['redirect', 3, () => llmux.completion(ask('/redirect-away'))],
-    ['mock', 5, () => llmux.completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'soak' }] })],
+    ['mock', 5, () => llmux.completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'soak' }], requestId: `mock:${seq++}` })],
   ]
   const table = kinds.flatMap(([name, w, f]) => Array(w).fill([name, f]))
   // Idle: after a warm-up that opens the connection pool.
   await Promise.all(Array.from({ length: 20 }, () => llmux.completion(ask('/ok'))))
   await new Promise((r) => setTimeout(r, 200))
+  usage = 0
+  delete usageBy.warmup
   const idle = { rss: mb(), fds: fds(), tasks: await binding.liveTasks() }
   console.log(`soak: ${N} requests at concurrency ${C}; idle RSS ${idle.rss} MB, ${idle.fds} fds, ${idle.tasks} tasks`)
   const counts = {}
@@ -73,6 +85,7 @@ if (process.argv[2] === 'server') {
       next++
       const [name, f] = table[Math.floor(Math.random() * table.length)]
       counts[name] = (counts[name] ?? 0) + 1
+      current = name
       try {
         await f()
       } catch (e) {
@@ -102,8 +115,12 @@ if (process.argv[2] === 'server') {
   console.log(`  RSS over time (MB): ${samples.map(([n, m]) => `${n}:${m}`).join(' ')}`)
   console.log(`  end: RSS ${end.rss} MB (idle ${idle.rss}), fds ${end.fds} (idle ${idle.fds}), live tasks ${end.tasks} (idle ${idle.tasks}), upstream answers still open ${end.upstream}`)
   server.kill()
+  // Every ending bills exactly once, except a refusal (429) and a redirect never followed,
+  // where the provider billed nothing.
+  const billable = N - (counts['429'] ?? 0) - (counts.redirect ?? 0)
+  console.log(`  usage reports ${usage}, billable endings ${billable}; by kind ${JSON.stringify(usageBy)}`)
   const peak = Math.max(...samples.map((s) => s[1]), end.rss)
-  const ok = end.tasks <= idle.tasks && end.upstream === 0 && end.fds <= idle.fds && peak - idle.rss < 400
+  const ok = usage === billable && end.tasks <= idle.tasks && end.upstream === 0 && end.fds <= idle.fds && peak - idle.rss < 400
   console.log(ok ? 'soak: everything came back to idle' : 'soak: FAILED to come back to idle')
   process.exit(ok ? 0 : 1)
 }

@@ -198,9 +198,9 @@ pub async fn send(
         };
         let resp = match sent {
             Err(_) => {
-                // A wait shorter than the connect timeout may have ended before any connection:
-                // nothing to bill for then.
-                *reached = wait > clients.connect;
+                // The provider may be generating (and billing) already: bill an estimate. (A
+                // connect that failed first is a connect error, below, and bills nothing.)
+                *reached = true;
                 return Err(timeout_error("no response", wait, provider));
             }
             Ok(Err(e)) => {
@@ -209,7 +209,8 @@ pub async fn send(
                     fresh = true;
                     continue;
                 }
-                *reached = !e.is_connect() && !e.is_builder();
+                // A failed connect or a redirect llmux refused reached no model.
+                *reached = !e.is_connect() && !e.is_builder() && !e.is_redirect();
                 return Err(network_error(&e, provider));
             }
             Ok(Ok(r)) => r,
