@@ -76,6 +76,25 @@ describe('current Claude models (4.5, 4.6, 4.7+) on Anthropic, Bedrock and Verte
   })
 })
 
+describe('a conversation crossing providers', () => {
+  // llmux's own Gemini tool-call ids carry the thought signature: hundreds of characters with
+  // "+/=", which Anthropic's and Bedrock's id rules refuse. A fallback or a replayed history
+  // must still go through, with the call and its result still paired.
+  const geminiId = 'call_0123456789abcdef__thought__' + 'CiQBVKhc7+/='.repeat(40)
+  const history = (text) => [
+    { role: 'user', content: 'weather?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: geminiId, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+    { role: 'tool', tool_call_id: geminiId, content: text },
+  ]
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+  for (const model of ['anthropic/claude-sonnet-4-5', 'bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0']) {
+    test(`${model} takes a Gemini tool-call id from the history`, async () => {
+      const res = await completion({ model, messages: history('21C'), tools })
+      assert.equal(res.choices[0].message.content, 'tool said: 21C')
+    })
+  }
+})
+
 describe('anthropic', () => {
   test('stream(): text, reasoning from reasoning_effort, usage with cache reads and writes', async () => {
     const r = await collect(stream(ask('anthropic/claude-sonnet-4-5', 'hello from the test', { reasoning_effort: 'low', max_tokens: 100 })))

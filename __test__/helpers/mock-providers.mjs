@@ -125,6 +125,11 @@ export function startMockAnthropic() {
     if (!Array.isArray(b.messages) || b.messages.length === 0) return err(400, 'invalid_request_error', 'messages: at least one message is required')
     for (const [i, m] of b.messages.entries()) {
       if (m.role !== 'user' && m.role !== 'assistant') return err(400, 'invalid_request_error', `messages.${i}.role: Input should be 'user' or 'assistant'`)
+      // tool_use.id and tool_result.tool_use_id: ^[a-zA-Z0-9_-]+$ (the Messages API's pattern).
+      for (const [j, c] of (Array.isArray(m.content) ? m.content : []).entries()) {
+        const id = c.type === 'tool_use' ? c.id : c.type === 'tool_result' ? c.tool_use_id : undefined
+        if (id !== undefined && !/^[a-zA-Z0-9_-]+$/.test(id)) return err(400, 'invalid_request_error', `messages.${i}.content.${j}.${c.type}.id: String should match pattern '^[a-zA-Z0-9_-]+$'`)
+      }
       if (i > 0 && b.messages[i - 1].role === m.role) return err(400, 'invalid_request_error', 'roles must alternate between "user" and "assistant"')
     }
     if (b.thinking?.type === 'enabled') {
@@ -277,6 +282,13 @@ export function startMockBedrock() {
     }
     if (usesTools && !b.toolConfig) return fail(400, 'ValidationException', 'The toolConfig field must be defined when using toolUse and toolResult content blocks.')
     const modelId = decodeURIComponent(m[1])
+    // toolUseId: [a-zA-Z0-9_-]+, 1 to 64 characters (API_runtime_ToolUseBlock).
+    for (const msg of b.messages) {
+      for (const c of msg.content ?? []) {
+        const id = c.toolUse?.toolUseId ?? c.toolResult?.toolUseId
+        if (id !== undefined && !/^[a-zA-Z0-9_-]{1,64}$/.test(id)) return fail(400, 'ValidationException', `1 validation error detected: Value '${id.slice(0, 20)}...' at 'messages.content.toolUseId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+`)
+      }
+    }
     // Claude on Bedrock refuses what the Messages API refuses; its own fields ride in
     // additionalModelRequestFields, sampling in inferenceConfig.
     if (/claude/.test(modelId)) {

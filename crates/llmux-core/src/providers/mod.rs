@@ -18,6 +18,7 @@ pub mod reasoning;
 pub mod resolve;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod tool_ids;
 pub mod turns;
 
 use std::time::Duration;

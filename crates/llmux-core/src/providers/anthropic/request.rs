@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::Result;
 use crate::providers::media::{parse_image_url, Image};
+use crate::providers::tool_ids;
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
 
@@ -73,7 +74,7 @@ fn assistant_blocks(m: &Message) -> Result<Vec<Value>> {
             _ if t.function.arguments.trim().is_empty() => json!({}),
             _ => json!({}),
         };
-        blocks.push(json!({"type": "tool_use", "id": t.id, "name": t.function.name, "input": input}));
+        blocks.push(json!({"type": "tool_use", "id": tool_ids::portable(&t.id), "name": t.function.name, "input": input}));
     }
     Ok(blocks)
 }
@@ -99,7 +100,7 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
                     Some(c @ Content::Parts(_)) => Value::Array(content_blocks(c)?),
                     None => Value::String(String::new()),
                 };
-                let id = m.tool_call_id.clone().or_else(|| m.name.clone()).unwrap_or_default();
+                let id = tool_ids::portable(m.tool_call_id.as_deref().or(m.name.as_deref()).unwrap_or_default()).into_owned();
                 push_merged(&mut messages, "user", "content", vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})]);
             }
         }

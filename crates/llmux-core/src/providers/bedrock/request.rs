@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::{Error, Result};
 use crate::providers::media::{image_format, parse_image_url, Image};
+use crate::providers::tool_ids;
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
 
@@ -81,7 +82,7 @@ fn assistant_blocks(m: &Message, used_tools: &mut BTreeSet<String>) -> Result<Ve
     for t in m.tool_calls.iter().flatten() {
         let input = serde_json::from_str::<Value>(&t.function.arguments).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
         used_tools.insert(t.function.name.clone());
-        blocks.push(json!({"toolUse": {"toolUseId": t.id, "name": t.function.name, "input": input}}));
+        blocks.push(json!({"toolUse": {"toolUseId": tool_ids::portable(&t.id), "name": t.function.name, "input": input}}));
     }
     Ok(blocks)
 }
@@ -109,7 +110,7 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
                     Ok(v @ Value::Object(_)) => json!([{"json": v}]),
                     _ => json!([{"text": if text.is_empty() { " ".to_owned() } else { text }}]),
                 };
-                let id = m.tool_call_id.clone().unwrap_or_default();
+                let id = tool_ids::portable(m.tool_call_id.as_deref().unwrap_or_default()).into_owned();
                 push_merged(
                     &mut messages,
                     "user",

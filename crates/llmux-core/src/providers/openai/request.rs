@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::chat::{ChatRequest, Message, Stop, Tool, ToolChoice};
 use crate::error::Result;
-use crate::providers::{Built, HttpRequest, Target};
+use crate::providers::{tool_ids, Built, HttpRequest, Target};
 
 /// The o-series and gpt-5 models: `max_completion_tokens`, fixed sampling parameters.
 pub fn is_reasoning_model(model: &str) -> bool {
@@ -86,9 +86,33 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
             top_p = None;
         }
     }
+    // Ids from another provider (a Gemini id with its thought signature) over OpenAI's limit.
+    let portable;
+    let messages: &[Message] = if req.messages.iter().any(|m| {
+        m.tool_calls.iter().flatten().any(|t| matches!(tool_ids::portable(&t.id), std::borrow::Cow::Owned(_)))
+            || m.tool_call_id.as_deref().is_some_and(|id| matches!(tool_ids::portable(id), std::borrow::Cow::Owned(_)))
+    }) {
+        portable = req
+            .messages
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                for t in m.tool_calls.iter_mut().flatten() {
+                    t.id = tool_ids::portable(&t.id).into_owned();
+                }
+                if let Some(id) = &mut m.tool_call_id {
+                    *id = tool_ids::portable(id).into_owned();
+                }
+                m
+            })
+            .collect::<Vec<_>>();
+        &portable
+    } else {
+        &req.messages
+    };
     let body = Body {
         model: &target.model,
-        messages: &req.messages,
+        messages,
         max_tokens,
         max_completion_tokens,
         temperature,
