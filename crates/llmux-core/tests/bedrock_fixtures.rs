@@ -89,6 +89,30 @@ fn events_jsonl_as_frames(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A tool call with no arguments streams no input delta: its arguments are `{}`, as the
+/// non-streamed answer's `"input": {}` says, never "".
+fn a_streamed_tool_call_without_arguments_is_the_empty_object() {
+    let ev = |t: &str, p: serde_json::Value| {
+        serde_json::json!({"headers": {":event-type": t, ":content-type": "application/json", ":message-type": "event"}, "payload": p})
+            .to_string()
+    };
+    let jsonl = [
+        ev("messageStart", serde_json::json!({"role": "assistant"})),
+        ev(
+            "contentBlockStart",
+            serde_json::json!({"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tooluse_1", "name": "get_time"}}}),
+        ),
+        ev("contentBlockStop", serde_json::json!({"contentBlockIndex": 0})),
+        ev("messageStop", serde_json::json!({"stopReason": "tool_use"})),
+        ev("metadata", serde_json::json!({"usage": {"inputTokens": 5, "outputTokens": 2, "totalTokens": 7}, "metrics": {"latencyMs": 1}})),
+    ]
+    .join("\n");
+    let done = accumulate(&decode(&events_jsonl_as_frames(jsonl.as_bytes()))).into_completion();
+    let calls = done.choices[0].message.tool_calls.as_ref().unwrap();
+    assert_eq!((calls[0].function.name.as_str(), calls[0].function.arguments.as_str()), ("get_time", "{}"));
+    assert!(!calls[0].malformed_arguments);
+}
+
 macro_rules! events_jsonl_matches_bin {
     ($name:ident, $stem:literal) => {
         fn $name() {
@@ -235,6 +259,6 @@ fn main() {
             fixture_test!(bedrock_error_400_invalid_model_converse_stream_json),
             fixture_test!(bad_crc_and_truncation_are_clear_errors_not_hangs),
         ],
-        &[test!(exception_frames_are_typed_errors)],
+        &[test!(exception_frames_are_typed_errors), test!(a_streamed_tool_call_without_arguments_is_the_empty_object)],
     );
 }

@@ -97,8 +97,12 @@ struct Metadata {
 }
 
 enum Block {
-    Tool(u32),
-    Reasoning { text: String, signature: String },
+    /// A client tool call: its index, and whether any argument bytes came.
+    Tool(u32, bool),
+    Reasoning {
+        text: String,
+        signature: String,
+    },
     ServerTool,
 }
 
@@ -160,7 +164,7 @@ pub fn decode_message(st: &mut StreamState, m: &Message) -> Result<Vec<ChatChunk
                 } else {
                     let n = st.tools;
                     st.tools += 1;
-                    st.blocks.insert(s.content_block_index, Block::Tool(n));
+                    st.blocks.insert(s.content_block_index, Block::Tool(n, false));
                     out.push(st.chunk(Delta {
                         tool_calls: Some(vec![ToolCallDelta {
                             index: n,
@@ -178,11 +182,13 @@ pub fn decode_message(st: &mut StreamState, m: &Message) -> Result<Vec<ChatChunk
             if let Some(t) = d.delta.text.filter(|t| !t.is_empty()) {
                 out.push(st.chunk(Delta { content: Some(t), ..Default::default() }));
             }
-            if let (Some(tu), Some(Block::Tool(n))) = (d.delta.tool_use, st.blocks.get(&d.content_block_index)) {
+            if let (Some(tu), Some(Block::Tool(n, got))) = (d.delta.tool_use, st.blocks.get_mut(&d.content_block_index)) {
                 if !tu.input.is_empty() {
+                    *got = true;
+                    let n = *n;
                     out.push(st.chunk(Delta {
                         tool_calls: Some(vec![ToolCallDelta {
-                            index: *n,
+                            index: n,
                             id: None,
                             kind: None,
                             function: Some(FunctionDelta { name: None, arguments: Some(tu.input) }),
@@ -215,13 +221,23 @@ pub fn decode_message(st: &mut StreamState, m: &Message) -> Result<Vec<ChatChunk
         }
         "contentBlockStop" => {
             let s: BlockStop = parse(event, payload)?;
-            if let Some(Block::Reasoning { text, signature }) = st.blocks.remove(&s.content_block_index) {
-                if !text.is_empty() || !signature.is_empty() {
-                    out.push(st.chunk(Delta {
-                        thinking_blocks: Some(vec![json!({"type": "thinking", "thinking": text, "signature": signature})]),
-                        ..Default::default()
-                    }));
-                }
+            match st.blocks.remove(&s.content_block_index) {
+                Some(Block::Reasoning { text, signature }) if !text.is_empty() || !signature.is_empty() => out.push(st.chunk(Delta {
+                    thinking_blocks: Some(vec![json!({"type": "thinking", "thinking": text, "signature": signature})]),
+                    ..Default::default()
+                })),
+                // A call without arguments streams none: its arguments are the empty object, as
+                // the non-streamed answer says (`"input": {}`), not "".
+                Some(Block::Tool(n, false)) => out.push(st.chunk(Delta {
+                    tool_calls: Some(vec![ToolCallDelta {
+                        index: n,
+                        id: None,
+                        kind: None,
+                        function: Some(FunctionDelta { name: None, arguments: Some("{}".into()) }),
+                    }]),
+                    ..Default::default()
+                })),
+                _ => {}
             }
         }
         "messageStop" => {
