@@ -273,8 +273,29 @@ impl ChatRequest {
         Ok(())
     }
 
-    /// Moves legacy `functions` / `function_call` into `tools` / `tool_choice`.
+    /// Moves legacy function calling into tools: `functions` / `function_call` into `tools` /
+    /// `tool_choice`, and in the history an assistant's `function_call` into a tool call and a
+    /// `function` message into the tool result that answers it, so every provider's translation
+    /// (which knows tool calls only) keeps them. Legacy calls have no ids: each call gets one from
+    /// its position, and a result is paired with the latest call of its function's name.
     pub fn normalize_legacy_functions(&mut self) -> crate::error::Result<()> {
+        let mut latest: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for (i, m) in self.messages.iter_mut().enumerate() {
+            if m.role == Role::Assistant && m.tool_calls.is_none() {
+                if let Some(fc) = m.function_call.take() {
+                    let id = format!("call_legacy_{i}");
+                    latest.insert(fc.name.clone(), id.clone());
+                    m.tool_calls = Some(vec![ToolCall { id, kind: function_type(), function: fc, malformed_arguments: false }]);
+                }
+            }
+            if m.role == Role::Function {
+                let name = m.name.clone().unwrap_or_default();
+                m.role = Role::Tool;
+                if m.tool_call_id.is_none() {
+                    m.tool_call_id = Some(latest.get(&name).cloned().unwrap_or(name));
+                }
+            }
+        }
         if let Some(functions) = self.functions.take() {
             if self.tools.is_none() {
                 self.tools =

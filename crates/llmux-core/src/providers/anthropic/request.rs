@@ -278,4 +278,23 @@ mod tests {
         assert!(body.get("thinking").is_none());
         assert_eq!(warnings.len(), 1);
     }
+
+    #[test]
+    fn legacy_function_call_history_becomes_tool_use_and_tool_result() {
+        let mut req = ChatRequest::from_json(
+            r#"{"messages":[{"role":"user","content":"time?"},
+               {"role":"assistant","content":null,"function_call":{"name":"get_time","arguments":"{}"}},
+               {"role":"function","name":"get_time","content":"12:00"}],
+               "functions":[{"name":"get_time","parameters":{"type":"object","properties":{}}}]}"#,
+        )
+        .unwrap();
+        req.normalize_legacy_functions().unwrap();
+        let body = build_body(&req, Some("claude-sonnet-4-5"), &mut vec![]).unwrap();
+        let msgs = body["messages"].as_array().unwrap();
+        assert_eq!(msgs[1]["content"][0]["type"], "tool_use");
+        assert_eq!(msgs[1]["content"][0]["name"], "get_time");
+        assert_eq!(msgs[2]["content"][0]["type"], "tool_result");
+        assert_eq!(msgs[2]["content"][0]["tool_use_id"], msgs[1]["content"][0]["id"], "paired");
+        assert_eq!(body["tools"][0]["name"], "get_time");
+    }
 }
