@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::Result;
+use crate::providers::media::{parse_file, FilePart};
 use crate::providers::media::{parse_image_url, Image};
 use crate::providers::tool_ids;
 use crate::providers::turns::push_merged;
@@ -47,7 +48,29 @@ fn content_blocks(content: &Content) -> Result<Vec<Value>> {
                         }
                         Image::Url(url) => json!({"type": "image", "source": {"type": "url", "url": url}}),
                     }),
-                    ContentPart::File { file } => out.push(json!({"type": "document", "source": file})),
+                    // Documents (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support):
+                    // base64 PDFs, plain text, links, or a Files API id.
+                    ContentPart::File { file } => out.push(match parse_file(file)? {
+                        FilePart::Inline { media_type: "application/pdf", data, .. } => {
+                            json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": data}})
+                        }
+                        FilePart::Inline { media_type: "text/plain", data, .. } => {
+                            use base64::Engine;
+                            let text = base64::engine::general_purpose::STANDARD
+                                .decode(data)
+                                .ok()
+                                .and_then(|b| String::from_utf8(b).ok())
+                                .ok_or_else(|| crate::error::Error::invalid_request("a text/plain file part is not base64 UTF-8"))?;
+                            json!({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}})
+                        }
+                        FilePart::Inline { media_type, .. } => {
+                            return Err(crate::error::Error::invalid_request(format!(
+                                "Anthropic documents are PDF or plain text, not \"{media_type}\""
+                            )))
+                        }
+                        FilePart::Link { url, .. } => json!({"type": "document", "source": {"type": "url", "url": url}}),
+                        FilePart::Id(id) => json!({"type": "document", "source": {"type": "file", "file_id": id}}),
+                    }),
                     ContentPart::InputAudio { .. } => {
                         return Err(crate::error::Error::invalid_request("Anthropic does not accept audio input"))
                     }
@@ -296,5 +319,17 @@ mod tests {
         assert_eq!(msgs[2]["content"][0]["type"], "tool_result");
         assert_eq!(msgs[2]["content"][0]["tool_use_id"], msgs[1]["content"][0]["id"], "paired");
         assert_eq!(body["tools"][0]["name"], "get_time");
+    }
+
+    #[test]
+    fn pdf_file_parts_become_documents() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":[{"type":"text","text":"summarise"},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"Q3 report.v2.pdf"}},{"type":"image_url","image_url":{"url":"https://x.example/chart.png"}}]}]}"#).unwrap();
+        let body = build_body(&req, Some("claude-sonnet-4-5"), &mut vec![]).unwrap();
+        let parts = &body["messages"][0]["content"];
+        assert_eq!(
+            parts[1],
+            json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}})
+        );
+        assert_eq!(parts[2]["source"], json!({"type": "url", "url": "https://x.example/chart.png"}));
     }
 }

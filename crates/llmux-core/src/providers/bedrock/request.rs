@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::chat::{ChatRequest, Content, ContentPart, Message, Role, ToolChoice};
 use crate::error::{Error, Result};
-use crate::providers::media::{image_format, parse_image_url, Image};
+use crate::providers::media::{image_format, parse_file, parse_image_url, FilePart, Image};
 use crate::providers::tool_ids;
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, Target};
@@ -51,8 +51,40 @@ fn blocks_of(content: &Content) -> Result<Vec<Value>> {
                         }
                         Image::Url(_) => return Err(Error::invalid_request("Bedrock takes images as data URLs (base64), not links")),
                     },
-                    ContentPart::File { .. } | ContentPart::InputAudio { .. } => {
-                        return Err(Error::invalid_request("Bedrock Converse: file and audio parts are not supported"))
+                    // Converse documents: a format, a name, the bytes
+                    // (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
+                    ContentPart::File { file } => match parse_file(file)? {
+                        FilePart::Inline { media_type, data, filename } => {
+                            let format = match media_type {
+                                "application/pdf" => "pdf",
+                                "text/csv" => "csv",
+                                "text/html" => "html",
+                                "text/plain" => "txt",
+                                "text/markdown" => "md",
+                                "application/msword" => "doc",
+                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+                                "application/vnd.ms-excel" => "xls",
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+                                other => return Err(Error::invalid_request(format!("Bedrock documents cannot be \"{other}\""))),
+                            };
+                            // A name of letters, digits, spaces (one at a time), hyphens, parentheses and brackets.
+                            let name: String = filename
+                                .unwrap_or("document")
+                                .rsplit_once('.')
+                                .map_or(filename.unwrap_or("document"), |(stem, _)| stem)
+                                .chars()
+                                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']') { c } else { ' ' })
+                                .collect::<String>()
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ");
+                            let name = if name.is_empty() { "document".to_owned() } else { name };
+                            out.push(json!({"document": {"format": format, "name": name, "source": {"bytes": data}}}))
+                        }
+                        _ => return Err(Error::invalid_request("Bedrock takes documents as file_data (base64), not links or file ids")),
+                    },
+                    ContentPart::InputAudio { .. } => {
+                        return Err(Error::invalid_request("Bedrock Converse: audio parts are not supported"))
                     }
                 }
             }
@@ -300,6 +332,16 @@ mod tests {
         assert_eq!(
             encode_model_id("arn:aws:bedrock:us-east-1:1:inference-profile/x"),
             "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx"
+        );
+    }
+
+    #[test]
+    fn pdf_file_parts_become_converse_documents_with_a_valid_name() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":[{"type":"text","text":"summarise"},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"Q3 report.v2.pdf"}}]}]}"#).unwrap();
+        let body = build_body(&req, "anthropic.claude-sonnet-4-5", &mut vec![]).unwrap();
+        assert_eq!(
+            body["messages"][0]["content"][1],
+            json!({"document": {"format": "pdf", "name": "Q3 report v2", "source": {"bytes": "JVBERi0="}}})
         );
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::chat::{ChatRequest, Content, ContentPart, Role, ToolChoice};
 use crate::error::{Error, Result};
-use crate::providers::media::{parse_image_url, Image};
+use crate::providers::media::{media_type_from_url, parse_file, parse_image_url, FilePart, Image};
 use crate::providers::reasoning::effort_budget;
 use crate::providers::turns::push_merged;
 use crate::providers::{Built, HttpRequest, ProviderKind, Target};
@@ -56,12 +56,19 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
                 ContentPart::Text { text, .. } => Ok(json!({"text": text})),
                 ContentPart::ImageUrl { image_url } => Ok(match parse_image_url(&image_url.url)? {
                     Image::Inline { media_type, data } => json!({"inlineData": {"mimeType": media_type, "data": data}}),
-                    Image::Url(url) => json!({"fileData": {"fileUri": url}}),
+                    // fileData needs its mimeType (googleapis/js-genai `FileData`).
+                    Image::Url(url) => json!({"fileData": {"fileUri": url, "mimeType": media_type_from_url(url).unwrap_or("image/jpeg")}}),
                 }),
                 ContentPart::InputAudio { input_audio } => Ok(json!({"inlineData": {
                     "mimeType": format!("audio/{}", input_audio.get("format").and_then(Value::as_str).unwrap_or("wav")),
                     "data": input_audio.get("data").cloned().unwrap_or(Value::Null)}})),
-                ContentPart::File { file } => Ok(json!({"fileData": file})),
+                ContentPart::File { file } => Ok(match parse_file(file)? {
+                    FilePart::Inline { media_type, data, .. } => json!({"inlineData": {"mimeType": media_type, "data": data}}),
+                    FilePart::Link { url, media_type } => {
+                        json!({"fileData": {"fileUri": url, "mimeType": media_type.unwrap_or("application/pdf")}})
+                    }
+                    FilePart::Id(id) => json!({"fileData": {"fileUri": id, "mimeType": "application/pdf"}}),
+                }),
             })
             .collect(),
     }
@@ -323,5 +330,14 @@ mod tests {
         assert_eq!(tc("gemini-2.5-pro", "medium"), json!({"thinkingBudget": 2048, "includeThoughts": true}));
         assert_eq!(tc("gemini-2.5-flash", "none"), json!({"thinkingBudget": 0}));
         assert!(tc("gemini-3-pro-preview", "high").get("thinkingBudget").is_none(), "never both: a 400");
+    }
+
+    #[test]
+    fn files_and_image_links_carry_their_mime_type() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":[{"type":"text","text":"summarise"},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0=","filename":"Q3 report.v2.pdf"}},{"type":"image_url","image_url":{"url":"https://x.example/chart.png"}}]}]}"#).unwrap();
+        let body = build_body_for(&req, "gemini-2.5-pro", &mut vec![]).unwrap();
+        let parts = &body["contents"][0]["parts"];
+        assert_eq!(parts[1], json!({"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0="}}));
+        assert_eq!(parts[2], json!({"fileData": {"fileUri": "https://x.example/chart.png", "mimeType": "image/png"}}));
     }
 }
