@@ -32,3 +32,18 @@ test('npm pack installs into a fresh ESM project offline and runs there', { skip
     fs.rmSync(work, { recursive: true, force: true })
   }
 })
+
+const musl = path.join(root, 'npm/linux-x64-musl/llmux.linux-x64-musl.node')
+const muslWhy = 'SKIPPED: no musl addon (run bash scripts/build-musl.sh)'
+if (!fs.existsSync(musl)) console.log(`# ${muslWhy}`)
+
+// Built here by scripts/build-musl.sh (Debian's rustc-web, std from rust-web-src with -Zbuild-std,
+// musl-gcc). No musl Node can be had here to load it, so the checks are static.
+test('the musl binary is x86-64, needs no glibc symbol, links musl\'s libc and registers a napi module', { skip: fs.existsSync(musl) ? false : muslWhy }, () => {
+  const f = elfFacts(musl)
+  assert.equal(f.machine, 0x3e)
+  assert.deepEqual(f.newestGlibc, [0, 0], 'no GLIBC_ symbol version at all')
+  assert.ok(f.registersModule)
+  const text = fs.readFileSync(musl).toString('latin1')
+  assert.ok(text.includes('libc.so\0') && !text.includes('libc.so.6'), 'musl libc.so, not glibc libc.so.6')
+})
