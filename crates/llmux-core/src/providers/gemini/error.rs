@@ -44,12 +44,32 @@ pub(super) fn from_wire(http: Option<u16>, e: WireError) -> Error {
 }
 
 pub fn map_error(status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
-    let wire = serde_json::from_slice::<Envelope>(body)
-        .map(|e| e.error)
-        .or_else(|_| serde_json::from_slice::<Vec<Envelope>>(body).map(|mut v| v.swap_remove(0).error))
-        .unwrap_or_else(|_| WireError {
-            message: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
-            status: String::new(),
-        });
+    // Gemini sends one envelope, or (when streaming) a one-element array of them. An empty
+    // array is no envelope at all: found by the response_decoders fuzz target (`[ ]` panicked).
+    // (Tried in that order by the body's first byte: serde would read an array as the struct's
+    // fields in sequence, and lose the error.)
+    let array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let wire = if array {
+        serde_json::from_slice::<Vec<Envelope>>(body).ok().and_then(|v| v.into_iter().next())
+    } else {
+        serde_json::from_slice::<Envelope>(body).ok()
+    }
+    .map(|e| e.error)
+    .unwrap_or_else(|| WireError { message: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(), status: String::new() });
     from_wire(Some(status), wire).with_retry_after(retry_after(headers)).with_body(body)
+}
+
+#[cfg(test)]
+mod fuzz_found {
+    use super::*;
+
+    #[test]
+    fn an_empty_array_body_is_an_error_not_a_panic() {
+        // fuzz/artifacts: response_decoders, input "\n[ ]".
+        let e = map_error(429, &reqwest::header::HeaderMap::new(), b"[ ]");
+        assert_eq!(e.kind, crate::error::ErrorKind::RateLimit);
+        let e =
+            map_error(400, &reqwest::header::HeaderMap::new(), br#"[{"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]"#);
+        assert_eq!(e.message, "bad");
+    }
 }
