@@ -4,12 +4,12 @@
 #
 # The official arm64 Node builds hang under Debian's qemu-user 7.2 before running any script;
 # Debian's own arm64 nodejs (18.x, built against the system's libraries) runs. Its packages and
-# their dependencies are unpacked (not installed) into .tools/arm64-node/root, which serves as
+# their dependencies are unpacked (not installed) into ~/.cache/llmux/arm64-node/root, which serves as
 # the emulated root (`qemu-aarch64 -L`). Exits 3 when emulation cannot be had here.
 set -euo pipefail
 # The caller's folder stays the working folder (the script it runs is relative to it).
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tools=$repo/.tools/arm64-node
+# Kept per machine, outside the checkout (like cargo's caches), so a fresh clone reuses it.
+tools=${LLMUX_CACHE:-$HOME/.cache/llmux}/arm64-node
 root=$tools/root
 if ! command -v qemu-aarch64 >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user >/dev/null 2>&1 || exit 3

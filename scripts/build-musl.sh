@@ -21,12 +21,13 @@ export CC_x86_64_unknown_linux_musl=musl-gcc
 # std unwinds through libgcc_s, which Debian's musl-tools does not ship: the link takes the
 # system's (only its _Unwind_* names are used), and at run time the addon loads the libgcc_s of
 # the musl system it runs on (Alpine's `libgcc`, which its nodejs package depends on).
-gcc_dir=$(mktemp -d)
-trap 'rm -rf "$gcc_dir"' EXIT
-ln -s "$(gcc -print-file-name=libgcc_s.so.1)" "$gcc_dir/libgcc_s.so.1"
-ln -s "$(gcc -print-file-name=libgcc_s.so.1)" "$gcc_dir/libgcc_s.so"
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=-crt-static -C link-arg=-L$gcc_dir"
+# A fixed folder: the flags are part of cargo's fingerprint, and a new path would rebuild all.
 export CARGO_TARGET_DIR=${LLMUX_CACHE:-$HOME/.cache/llmux}/musl-target
+gcc_dir=$CARGO_TARGET_DIR/libgcc-link
+mkdir -p "$gcc_dir"
+ln -sf "$(gcc -print-file-name=libgcc_s.so.1)" "$gcc_dir/libgcc_s.so.1"
+ln -sf "$(gcc -print-file-name=libgcc_s.so.1)" "$gcc_dir/libgcc_s.so"
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C target-feature=-crt-static -C link-arg=-L$gcc_dir"
 t0=$SECONDS
 /usr/bin/cargo build --release --locked -p llmux-node --target $target -Zbuild-std=std,panic_abort
 out=npm/linux-x64-musl/llmux.linux-x64-musl.node
