@@ -77,6 +77,21 @@ pub struct FunctionDelta {
     pub arguments: Option<String>,
 }
 
+impl Delta {
+    /// A fragment of the arguments of the tool call at `index` (its id and name came before).
+    pub fn tool_arguments(index: u32, arguments: String) -> Delta {
+        Delta {
+            tool_calls: Some(vec![ToolCallDelta {
+                index,
+                id: None,
+                kind: None,
+                function: Some(FunctionDelta { name: None, arguments: Some(arguments) }),
+            }]),
+            ..Default::default()
+        }
+    }
+}
+
 impl ChatChunk {
     /// A chunk of one choice with the given delta; ids are filled in by the stream's state.
     pub fn with_delta(id: &str, model: &str, created: u64, delta: Delta, finish: Option<FinishReason>) -> Self {

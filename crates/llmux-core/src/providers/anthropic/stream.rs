@@ -193,15 +193,7 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
                 let n = *n;
                 if !partial_json.is_empty() {
                     *got = true;
-                    out.push(st.chunk(Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
-                            index: n,
-                            id: None,
-                            kind: None,
-                            function: Some(FunctionDelta { name: None, arguments: Some(partial_json) }),
-                        }]),
-                        ..Default::default()
-                    }));
+                    out.push(st.chunk(Delta::tool_arguments(n, partial_json)));
                 }
             }
             _ => {}
@@ -212,15 +204,7 @@ pub fn decode_event(st: &mut StreamState, ev: SseEvent<'_>) -> Result<Vec<ChatCh
                 ..Default::default()
             })),
             // A call without arguments streams none: its arguments are the empty object.
-            Some(Block::Tool(n, false)) => out.push(st.chunk(Delta {
-                tool_calls: Some(vec![ToolCallDelta {
-                    index: n,
-                    id: None,
-                    kind: None,
-                    function: Some(FunctionDelta { name: None, arguments: Some("{}".into()) }),
-                }]),
-                ..Default::default()
-            })),
+            Some(Block::Tool(n, false)) => out.push(st.chunk(Delta::tool_arguments(n, "{}".into()))),
             _ => {}
         },
         Event::MessageDelta { delta, usage } => {

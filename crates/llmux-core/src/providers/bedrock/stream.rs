@@ -186,15 +186,7 @@ pub fn decode_message(st: &mut StreamState, m: &Message) -> Result<Vec<ChatChunk
                 if !tu.input.is_empty() {
                     *got = true;
                     let n = *n;
-                    out.push(st.chunk(Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
-                            index: n,
-                            id: None,
-                            kind: None,
-                            function: Some(FunctionDelta { name: None, arguments: Some(tu.input) }),
-                        }]),
-                        ..Default::default()
-                    }));
+                    out.push(st.chunk(Delta::tool_arguments(n, tu.input)));
                 }
             }
             if let Some(r) = d.delta.reasoning_content {
@@ -228,15 +220,7 @@ pub fn decode_message(st: &mut StreamState, m: &Message) -> Result<Vec<ChatChunk
                 })),
                 // A call without arguments streams none: its arguments are the empty object, as
                 // the non-streamed answer says (`"input": {}`), not "".
-                Some(Block::Tool(n, false)) => out.push(st.chunk(Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                        index: n,
-                        id: None,
-                        kind: None,
-                        function: Some(FunctionDelta { name: None, arguments: Some("{}".into()) }),
-                    }]),
-                    ..Default::default()
-                })),
+                Some(Block::Tool(n, false)) => out.push(st.chunk(Delta::tool_arguments(n, "{}".into()))),
                 _ => {}
             }
         }
