@@ -67,7 +67,7 @@ export interface ChatRequest {
   tool_choice?: ToolChoice
   parallel_tool_calls?: boolean
   response_format?: ResponseFormat
-  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high'
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max'
   /** Legacy function calling; turned into `tools` / `tool_choice`. */
   functions?: Array<{ name: string; description?: string; parameters?: Record<string, unknown> }>
   function_call?: 'none' | 'auto' | { name: string }
@@ -92,6 +92,12 @@ export interface ChatRequest {
   aws_session_token?: string
   vertex_project?: string
   vertex_location?: string
+  /** Facts that override the model database for this call (LiteLLM's names). */
+  model_info?: ModelInfo
+  /** The model behind a deployment name (prices, capabilities): `azure/gpt-5`. */
+  base_model?: string
+  /** Entra ID token for Azure OpenAI (sent as `Authorization: Bearer`). */
+  azure_ad_token?: string
   mock_response?: string
   mock_delay_ms?: number
   /** Anything else is forwarded to OpenAI-compatible servers as given. */
@@ -105,7 +111,7 @@ export interface Usage {
   prompt_tokens: number
   completion_tokens: number
   total_tokens: number
-  prompt_tokens_details: { cached_tokens: number; cache_write_tokens?: number }
+  prompt_tokens_details: { cached_tokens: number; cache_write_tokens?: number; cache_write_1h_tokens?: number }
   completion_tokens_details: { reasoning_tokens: number }
   /** Counted locally (a cancelled or broken stream, a server that sent none). */
   estimated?: true
@@ -132,6 +138,55 @@ export interface ChatCompletion {
   }>
   usage?: Usage
   system_fingerprint?: string
+  /** llmux: every parameter dropped, renamed or changed for the provider (absent when none). */
+  warnings?: string[]
+  /** llmux: what the answer cost, in USD, at the model database's prices (absent when unpriced). */
+  llmux?: { cost?: Cost }
+}
+
+export interface Cost { input: number; cache_read: number; cache_write: number; output: number; total: number }
+
+/** A model's facts, under LiteLLM's names (the model database, or a config's `model_info`). */
+export interface ModelInfo {
+  litellm_provider?: string
+  mode?: 'chat' | 'embedding' | 'responses' | (string & {})
+  base_model?: string
+  max_input_tokens?: number
+  max_output_tokens?: number
+  output_vector_size?: number
+  input_cost_per_token?: number
+  output_cost_per_token?: number
+  cache_read_input_token_cost?: number
+  cache_creation_input_token_cost?: number
+  cache_creation_input_token_cost_above_1hr?: number
+  output_cost_per_reasoning_token?: number
+  input_cost_per_token_above_200k_tokens?: number
+  output_cost_per_token_above_200k_tokens?: number
+  cache_read_input_token_cost_above_200k_tokens?: number
+  cache_creation_input_token_cost_above_200k_tokens?: number
+  input_cost_per_token_above_272k_tokens?: number
+  output_cost_per_token_above_272k_tokens?: number
+  cache_read_input_token_cost_above_272k_tokens?: number
+  supports_function_calling?: boolean
+  supports_tool_choice?: boolean
+  supports_parallel_function_calling?: boolean
+  supports_vision?: boolean
+  supports_pdf_input?: boolean
+  supports_audio_input?: boolean
+  supports_video_input?: boolean
+  supports_response_schema?: boolean
+  supports_native_structured_output?: boolean
+  supports_reasoning?: boolean
+  supports_adaptive_thinking?: boolean
+  supports_sampling_params?: boolean
+  supports_prompt_caching?: boolean
+  supports_system_messages?: boolean
+  supports_none_reasoning_effort?: boolean
+  supports_minimal_reasoning_effort?: boolean
+  supports_xhigh_reasoning_effort?: boolean
+  supports_max_reasoning_effort?: boolean
+  supports_web_search?: boolean
+  deprecation_date?: string
 }
 
 export interface ChatCompletionChunk {
@@ -158,6 +213,10 @@ export interface ChatCompletionChunk {
 export interface ChatStream extends AsyncIterableIterator<ChatCompletionChunk> {
   /** Cancels the upstream request; iteration then ends with a `cancelled` error. */
   abort(): void
+  /** Set when the stream ends: every parameter dropped, renamed or changed for the provider. */
+  readonly warnings: string[]
+  /** Set when the stream ends, for a priced model: what it cost in USD. */
+  readonly cost: number | undefined
 }
 
 // ---------------------------------------------------------------- amplify
@@ -216,6 +275,10 @@ export interface UsageDetails {
   /** The provider's whole prompt, cache reads and writes included. */
   prompt_tokens: number
   cache_write_tokens: number
+  /** Of the writes, those kept for an hour (absent when none). */
+  cache_write_1h_tokens?: number
+  /** USD at the model database's prices (absent for an unpriced model). */
+  cost_usd?: number
   estimated?: true
 }
 
@@ -293,7 +356,7 @@ export interface RouterConfig {
   model_list: Array<{
     model_name: string
     litellm_params: { model: ModelString; api_key?: string; api_base?: string; api_version?: string; aws_region_name?: string; rpm?: number | string; tpm?: number | string; weight?: number; timeout?: number; max_tokens?: number; [more: string]: unknown }
-    model_info?: { max_input_tokens?: number; input_cost_per_token?: number; output_cost_per_token?: number; cache_read_input_token_cost?: number; id?: string; [more: string]: unknown }
+    model_info?: ModelInfo & { id?: string; [more: string]: unknown }
   }>
   router_settings?: {
     routing_strategy?: 'simple-shuffle' | 'least-busy' | 'latency-based-routing' | 'usage-based-routing' | 'cost-based-routing'

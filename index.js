@@ -444,7 +444,7 @@ function stream(request, router) {
   const r = splitRequest(request)
   const target = engine(router)
   // What the call needs to end, apart from the iterator, so the registry can end it.
-  const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null }
+  const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null, warnings: [], cost: undefined }
   let buffer = []
   let index = 0
   let failure = null
@@ -457,12 +457,25 @@ function stream(request, router) {
     call.unwatch()
     activeRequests--
     for (const w of batch.warnings ?? []) warn(w)
+    // The answer's llmux extension, readable once the loop ends (a stream has no final object).
+    // Kept on `call`, never on the iterator: the registry holds `call`, and a reference back
+    // to the iterator would keep every dropped iterator alive.
+    call.warnings = batch.warnings ?? []
+    if (batch.usage) call.cost = JSON.parse(batch.usage.details).cost_usd
     const billed = reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
     if (billed) await billed
     if (batch.error) failure = new LlmuxError(batch.error)
   }
 
   const iterator = {
+    /** Set when the stream ends: what was dropped or changed for the provider. */
+    get warnings() {
+      return call.warnings
+    },
+    /** Set when the stream ends, for a priced model: what it cost in USD. */
+    get cost() {
+      return call.cost
+    },
     async next() {
       for (;;) {
         if (index < buffer.length) return { value: buffer[index++], done: false }

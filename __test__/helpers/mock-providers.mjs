@@ -381,10 +381,22 @@ export function startMockGemini() {
         }
       }
     }
-    const schemaText = JSON.stringify(b.tools ?? []) + JSON.stringify(b.generationConfig?.responseSchema ?? {})
-    if (schemaText.includes('"additionalProperties"')) return fail(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unknown name "additionalProperties"')
-    if (b.generationConfig?.responseSchema && b.generationConfig.responseMimeType !== 'application/json') {
-      return fail(400, 'INVALID_ARGUMENT', 'responseSchema requires responseMimeType application/json')
+    // Gemini's own Schema (`parameters`, `responseSchema`) is an OpenAPI subset: JSON Schema's
+    // additionalProperties, $ref/$defs, const and type arrays are refused as unknown fields
+    // (ai.google.dev/api/caching#Schema). Full JSON Schema goes in parametersJsonSchema /
+    // responseJsonSchema, each exclusive with its Schema twin, and a response schema of either
+    // kind needs responseMimeType application/json (googleapis/js-genai GenerateContentConfig).
+    const gc = b.generationConfig ?? {}
+    const decls = (b.tools ?? []).flatMap((t) => t.functionDeclarations ?? [])
+    const subsetText = JSON.stringify(decls.map((d) => d.parameters ?? {})) + JSON.stringify(gc.responseSchema ?? {})
+    for (const k of ['additionalProperties', '$ref', '$defs', 'const']) {
+      if (subsetText.includes(`"${k}"`)) return fail(400, 'INVALID_ARGUMENT', `Invalid JSON payload received. Unknown name "${k}"`)
+    }
+    if (/"type":\[/.test(subsetText)) return fail(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Proto field is not repeating, cannot start list.')
+    if (decls.some((d) => d.parameters && d.parametersJsonSchema)) return fail(400, 'INVALID_ARGUMENT', 'parameters and parametersJsonSchema are mutually exclusive')
+    if (gc.responseSchema && gc.responseJsonSchema) return fail(400, 'INVALID_ARGUMENT', 'responseSchema and responseJsonSchema are mutually exclusive')
+    if ((gc.responseSchema || gc.responseJsonSchema) && gc.responseMimeType !== 'application/json') {
+      return fail(400, 'INVALID_ARGUMENT', 'a response schema requires responseMimeType application/json')
     }
     const lastParts = b.contents.at(-1).parts
     const fr = lastParts.find((p) => p.functionResponse)?.functionResponse
@@ -406,7 +418,7 @@ export function startMockGemini() {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
       return res.end(`data: ${JSON.stringify(body)}\r\n\r\n`)
     }
-    if (b.generationConfig?.responseSchema) {
+    if (gc.responseSchema || gc.responseJsonSchema) {
       const out = text.startsWith('json:') ? text.slice(5) : '{}'
       const body = { candidates: [{ content: { role: 'model', parts: [{ text: out }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 30, candidatesTokenCount: 9 } }
       if (m[2] === 'generateContent') return json(res, 200, body)

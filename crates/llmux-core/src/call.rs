@@ -32,6 +32,8 @@ pub struct Call {
     /// The engine's clients when the call was prepared.
     pub http: Arc<HttpClients>,
     pub limits: Limits,
+    /// What preparing the call found worth saying (an unknown model), before the provider's own.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Call {
@@ -61,7 +63,14 @@ impl Call {
             )));
         }
         let structured = structured::from_response_format(&mut request, &target)?;
-        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http(), limits: engine.limits() })
+        // A model priced by the call's own model_info needs no word about the database.
+        let priced_by_caller = options.model_info.as_ref().is_some_and(|m| m.is_priced());
+        let warnings = if priced_by_caller {
+            Vec::new()
+        } else {
+            crate::models::unknown_model_warning(target.provider, &target.model).into_iter().collect()
+        };
+        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http(), limits: engine.limits(), warnings })
     }
 }
 
@@ -77,6 +86,8 @@ pub struct Outcome {
     pub completion: ChatCompletion,
     /// What to bill: `None` only when the provider never accepted the request.
     pub usage: Option<Usage>,
+    /// What `usage` cost at the model's prices (`None` when unpriced or nothing to bill).
+    pub cost: Option<crate::models::Cost>,
     pub error: Option<Error>,
     pub warnings: Vec<String>,
 }
@@ -84,14 +95,14 @@ pub struct Outcome {
 impl Outcome {
     /// A call that ended in `error`, with whatever usage it incurred.
     pub fn failed(error: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-        Outcome { completion: StreamAccumulator::default().into_completion(), usage, error: Some(error), warnings }
+        Outcome { completion: StreamAccumulator::default().into_completion(), usage, cost: None, error: Some(error), warnings }
     }
 }
 
 /// Runs a call to its end, sending chunks (when `stream`) and then one `End`.
 pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
     let mut acc = StreamAccumulator::default();
-    let mut warnings = Vec::new();
+    let mut warnings = std::mem::take(&mut call.warnings);
     let mut sent = false;
     let result = match providers::provider(call.target.provider).route() {
         Route::InProcess(p) => run_in_process(p, &mut call, stream, &cancel, &tx, &mut acc, &mut sent).await,
@@ -131,7 +142,10 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     };
     let mut completion = completion;
     finish_completion(&call, &mut completion, &mut warnings);
-    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, error, warnings }))).await;
+    let cost = usage.map(|u| call.target.info.cost(&u)).filter(|c| c.priced);
+    completion.warnings.clone_from(&warnings);
+    completion.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
+    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings }))).await;
 }
 
 /// Last touches on the whole answer: structured output checked (and moved out of its forced

@@ -8,6 +8,7 @@ pub mod call;
 pub mod chat;
 pub mod engine;
 pub mod error;
+pub mod models;
 pub mod options;
 pub mod prompt;
 pub mod providers;

@@ -112,6 +112,9 @@ pub struct CallOptions {
     pub cache: CacheChoice,
     /// LiteLLM's `metadata` (tags, trace ids): for llmux, never sent to a provider.
     pub metadata: Option<Value>,
+    /// Facts about the model that override the model database (`model_info`, LiteLLM's
+    /// `base_model`): prices for a fine-tune, the model behind an Azure deployment name.
+    pub model_info: Option<crate::models::ModelInfo>,
     /// The model and endpoint come from configuration (a router deployment), not from a request:
     /// stored keys may go to its `api_base`, and it may name the `mock` provider even where the
     /// engine does not let requests name it.
@@ -128,6 +131,7 @@ impl std::fmt::Debug for CallOptions {
             .field("endpoint", &self.endpoint)
             .field("cache", &self.cache)
             .field("metadata", &self.metadata.as_ref().map(|_| "<set>"))
+            .field("model_info", &self.model_info.is_some())
             .field("configured", &self.configured)
             .finish()
     }
@@ -227,7 +231,17 @@ impl CallOptions {
             Some(_) => return Err(Error::invalid_request("cache must be true, false or {ttl}")),
         };
         let metadata = req.take_option("metadata");
-        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, configured: false })
+        let mut model_info = match req.take_option("model_info") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => {
+                Some(crate::models::ModelInfo::from_map(&m).map_err(|e| Error::invalid_request(format!("model_info.{e}")))?)
+            }
+            Some(_) => return Err(Error::invalid_request("model_info must be an object")),
+        };
+        if let Some(b) = string(req, &["base_model"])? {
+            model_info.get_or_insert_with(Default::default).base_model = Some(b);
+        }
+        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, model_info, configured: false })
     }
 
     /// Behind a router the deployment owns the endpoint, the credentials and the headers: the

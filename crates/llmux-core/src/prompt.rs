@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::call::{self, Call, Outcome};
 use crate::chat::{ChatCompletion, ChatRequest, Message, Role, Usage};
 use crate::error::{Error, ErrorKind, Result};
+use crate::models::Cost;
 use crate::structured::{check, compile, extract_json, move_tool_output_to_content, schema_from_properties, Structured};
 
 /// amplify's options for `promptForData`.
@@ -64,18 +65,20 @@ where
 {
     let validator = match compile(&st.schema, "schema") {
         Ok(v) => v,
-        Err(e) => return failed(e, None, vec![]),
+        Err(e) => return failed(e, None, None, vec![]),
     };
     let mut usage = None;
+    let mut cost = None;
     let mut warnings = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut last_error = String::new();
     for attempt in 0..2 {
         let mut outcome = run(request.clone()).await;
         Usage::add_to(&mut usage, outcome.usage);
+        crate::models::Cost::add_to(&mut cost, outcome.cost);
         warnings.append(&mut outcome.warnings);
         if let Some(e) = outcome.error {
-            return failed(e, usage, warnings);
+            return failed(e, usage, cost, warnings);
         }
         move_tool_output_to_content(&mut outcome.completion, &st);
         let text = outcome.completion.text().to_owned();
@@ -83,7 +86,7 @@ where
             check(&validator, &v)?;
             Ok(v)
         }) {
-            Ok(v) => return parsed(outcome.completion, v, usage, warnings),
+            Ok(v) => return parsed(outcome.completion, v, usage, cost, warnings),
             Err(why) => last_error = why,
         }
         texts.push(text.clone());
@@ -104,23 +107,25 @@ where
                 warnings.push("structured output was extracted from the model's text".into());
                 let mut done = crate::chat::StreamAccumulator::default().into_completion();
                 done.choices[0].message.content = Some(text.clone());
-                return parsed(done, v, usage, warnings);
+                return parsed(done, v, usage, cost, warnings);
             }
         }
     }
     let raw = texts.last().cloned().unwrap_or_default();
     let mut e = Error::new(ErrorKind::InvalidOutput, format!("the model's answer does not match the schema: {last_error}"));
     e.body = Some(raw.into());
-    failed(e, usage, warnings)
+    failed(e, usage, cost, warnings)
 }
 
-fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
+fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, cost: Option<Cost>, warnings: Vec<String>) -> Outcome {
     if let Some(c) = done.choices.first_mut() {
         c.message.parsed = Some(v);
     }
-    Outcome { completion: done, usage, error: None, warnings }
+    done.warnings.clone_from(&warnings);
+    done.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
+    Outcome { completion: done, usage, cost, error: None, warnings }
 }
 
-fn failed(e: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-    Outcome::failed(e, usage, warnings)
+fn failed(e: Error, usage: Option<Usage>, cost: Option<Cost>, warnings: Vec<String>) -> Outcome {
+    Outcome { cost, ..Outcome::failed(e, usage, warnings) }
 }

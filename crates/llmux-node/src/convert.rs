@@ -47,9 +47,9 @@ pub struct JsUsage {
     pub estimated: bool,
 }
 
-impl From<&Usage> for JsUsage {
-    fn from(u: &Usage) -> Self {
-        let r = llmux_core::amplify::billing::record(u);
+impl JsUsage {
+    pub fn new(u: &Usage, cost: Option<&llmux_core::models::Cost>) -> Self {
+        let r = llmux_core::amplify::billing::record_priced(u, cost);
         JsUsage {
             input_tokens: r.input_tokens as f64,
             output_tokens: r.output_tokens as f64,

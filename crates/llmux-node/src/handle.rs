@@ -167,7 +167,7 @@ impl Consumer {
     fn finish(&mut self, batch: &mut Batch, o: &Outcome) {
         self.finished = true;
         batch.done = true;
-        batch.usage = o.usage.as_ref().map(JsUsage::from);
+        batch.usage = o.usage.as_ref().map(|u| JsUsage::new(u, o.cost.as_ref()));
         batch.error = o.error.as_ref().map(JsErrorData::from);
         if !o.warnings.is_empty() {
             batch.warnings = Some(o.warnings.clone());

@@ -14,6 +14,12 @@ pub struct Details {
     pub completion_tokens_details: CompletionDetails,
     pub prompt_tokens: u64,
     pub cache_write_tokens: u64,
+    /// Of the writes, those kept for an hour (billed at twice the input rate by Anthropic).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_1h_tokens: u64,
+    /// What the request cost in USD at the model database's prices; absent when unpriced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
     /// Present (and true) only when the figures were counted locally, not reported.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub estimated: bool,
@@ -39,6 +45,17 @@ pub struct Record {
     pub details: Details,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The record of `u`, with its cost when the model is priced.
+pub fn record_priced(u: &Usage, cost: Option<&crate::models::Cost>) -> Record {
+    let mut r = record(u);
+    r.details.cost_usd = cost.filter(|c| c.priced).map(|c| c.total);
+    r
+}
+
 pub fn record(u: &Usage) -> Record {
     Record {
         input_tokens: u.billed_input_tokens(),
@@ -50,6 +67,8 @@ pub fn record(u: &Usage) -> Record {
             completion_tokens_details: CompletionDetails { reasoning_tokens: u.reasoning_tokens },
             prompt_tokens: u.prompt_tokens,
             cache_write_tokens: u.cache_write_tokens,
+            cache_write_1h_tokens: u.cache_write_1h_tokens,
+            cost_usd: None,
             estimated: u.estimated,
         },
     }
@@ -66,6 +85,7 @@ mod tests {
             completion_tokens: 7,
             cached_tokens: 60,
             cache_write_tokens: 5,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: 3,
             estimated: false,
         });

@@ -174,6 +174,8 @@ impl StreamAccumulator {
             usage: self.usage,
             system_fingerprint: self.system_fingerprint,
             service_tier: None,
+            warnings: Vec::new(),
+            llmux: None,
         }
     }
 }

@@ -20,12 +20,17 @@ pub enum ContentPart {
     },
     ImageUrl {
         image_url: ImageUrl,
+        /// Anthropic's prompt-caching marker, as LiteLLM takes it on any part.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
     },
     InputAudio {
         input_audio: Value,
     },
     File {
         file: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
     },
 }
 

@@ -12,7 +12,7 @@ pub use accumulate::StreamAccumulator;
 pub use chunk::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 pub use content::{Content, ContentPart, ImageUrl};
 pub use request::{ChatRequest, FunctionDef, Message, Role, Stop, Tool, ToolChoice};
-pub use response::{AssistantMessage, ChatCompletion, Choice, FinishReason, FunctionCall, ToolCall};
+pub use response::{AssistantMessage, ChatCompletion, Choice, Extension, FinishReason, FunctionCall, ToolCall};
 pub use usage::Usage;
 
 /// Seconds since the Unix epoch, for the `created` field.

@@ -102,6 +102,10 @@ pub struct Message {
     /// Provider reasoning blocks with their signatures (Anthropic, Bedrock), kept for multi-turn tool use.
     #[serde(default, skip_serializing)]
     pub thinking_blocks: Option<Value>,
+    /// A prompt-caching marker on the whole message (LiteLLM's form): it applies to the
+    /// message's last block. Never sent to OpenAI-shaped servers.
+    #[serde(default, skip_serializing)]
+    pub cache_control: Option<Value>,
 }
 
 impl Message {
@@ -115,6 +119,7 @@ impl Message {
             function_call: None,
             reasoning_content: None,
             thinking_blocks: None,
+            cache_control: None,
         }
     }
 

@@ -20,6 +20,21 @@ pub struct ChatCompletion {
     pub system_fingerprint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
+    /// llmux's extension: every parameter dropped, renamed or changed for the provider, and
+    /// anything else the caller should know (absent when there is nothing to say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// llmux's extension: what the answer cost (absent for an unpriced model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llmux: Option<Extension>,
+}
+
+/// The `llmux` object on an answer.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Extension {
+    /// USD, by part, at the model database's prices (under the call's `model_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::models::Cost>,
 }
 
 fn completion_object() -> String {

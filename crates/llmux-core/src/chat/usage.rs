@@ -14,6 +14,8 @@ pub struct Usage {
     pub cached_tokens: u64,
     /// Prompt tokens written to the provider's cache.
     pub cache_write_tokens: u64,
+    /// Of those, tokens written for an hour (Anthropic's 1-hour TTL, billed at its own rate).
+    pub cache_write_1h_tokens: u64,
     /// Output tokens spent on reasoning (part of `completion_tokens`).
     pub reasoning_tokens: u64,
     /// The counts were made locally (a cancelled or broken stream), not reported by the provider.
@@ -36,6 +38,7 @@ impl Usage {
         self.completion_tokens = self.completion_tokens.saturating_add(u.completion_tokens);
         self.cached_tokens = self.cached_tokens.saturating_add(u.cached_tokens);
         self.cache_write_tokens = self.cache_write_tokens.saturating_add(u.cache_write_tokens);
+        self.cache_write_1h_tokens = self.cache_write_1h_tokens.saturating_add(u.cache_write_1h_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(u.reasoning_tokens);
     }
 
@@ -55,6 +58,8 @@ impl Serialize for Usage {
             cached_tokens: u64,
             #[serde(skip_serializing_if = "is_zero")]
             cache_write_tokens: u64,
+            #[serde(skip_serializing_if = "is_zero")]
+            cache_write_1h_tokens: u64,
         }
         #[derive(Serialize)]
         struct CompletionDetails {
@@ -66,7 +71,11 @@ impl Serialize for Usage {
         m.serialize_entry("total_tokens", &self.total_tokens())?;
         m.serialize_entry(
             "prompt_tokens_details",
-            &PromptDetails { cached_tokens: self.cached_tokens, cache_write_tokens: self.cache_write_tokens },
+            &PromptDetails {
+                cached_tokens: self.cached_tokens,
+                cache_write_tokens: self.cache_write_tokens,
+                cache_write_1h_tokens: self.cache_write_1h_tokens,
+            },
         )?;
         m.serialize_entry("completion_tokens_details", &CompletionDetails { reasoning_tokens: self.reasoning_tokens })?;
         if self.estimated {
@@ -89,6 +98,8 @@ impl<'de> Deserialize<'de> for Usage {
             cached_tokens: Option<u64>,
             #[serde(default)]
             cache_write_tokens: Option<u64>,
+            #[serde(default)]
+            cache_write_1h_tokens: Option<u64>,
         }
         #[derive(Deserialize, Default)]
         struct CompletionDetails {
@@ -116,6 +127,7 @@ impl<'de> Deserialize<'de> for Usage {
             completion_tokens: w.completion_tokens.unwrap_or(0),
             cached_tokens: p.cached_tokens.unwrap_or(0),
             cache_write_tokens: p.cache_write_tokens.unwrap_or(0),
+            cache_write_1h_tokens: p.cache_write_1h_tokens.unwrap_or(0),
             reasoning_tokens: c.reasoning_tokens.unwrap_or(0),
             estimated: w.estimated.unwrap_or(false),
         })

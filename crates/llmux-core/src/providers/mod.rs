@@ -152,6 +152,8 @@ pub struct Target {
     pub region: Option<String>,
     /// SigV4 credentials (Bedrock); absent when a Bedrock API key is used instead.
     pub aws: Option<AwsCredentials>,
+    /// What the model database knows of this model (under the call's `model_info`).
+    pub info: std::sync::Arc<crate::models::ModelInfo>,
 }
 
 impl std::fmt::Debug for Target {
@@ -168,7 +170,7 @@ impl std::fmt::Debug for Target {
             .field("api_version", &self.api_version)
             .field("region", &self.region)
             .field("aws", &self.aws)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -74,6 +74,7 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
         api_version: ep.api_version.clone(),
         region: ep.region.clone(),
         aws: None,
+        info: std::sync::Arc::new(crate::models::resolve(provider, model, options.model_info.as_ref())),
     };
     let base = ep.api_base.clone();
     match provider {

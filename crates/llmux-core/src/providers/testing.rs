@@ -21,6 +21,7 @@ pub fn target(provider: ProviderKind, model: &str) -> Target {
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_owned(),
             session_token: Some("session-token".to_owned()),
         }),
+        info: std::sync::Arc::new(crate::models::resolve(provider, model, None)),
     }
 }
 

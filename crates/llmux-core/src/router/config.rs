@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub use crate::models::ModelInfo;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -43,16 +44,6 @@ impl Param {
     }
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct ModelInfo {
-    pub max_input_tokens: Option<u64>,
-    pub input_cost_per_token: Option<f64>,
-    pub output_cost_per_token: Option<f64>,
-    pub cache_read_input_token_cost: Option<f64>,
-    /// Everything the config said, returned as given by `getModelInfo`.
-    pub raw: Map<String, Value>,
-}
-
 #[derive(Clone)]
 pub struct DeploymentConfig {
     pub id: String,
@@ -66,7 +57,15 @@ pub struct DeploymentConfig {
     pub weight: Option<f64>,
     pub timeout: Option<f64>,
     pub max_tokens: Option<u32>,
+    /// The model database's entry for this deployment (by `base_model` when given) under the
+    /// config's `model_info`: prices, limits, capabilities.
     pub info: ModelInfo,
+    /// `model_info` as the config gave it, returned by `getModelInfo` beside the merged facts.
+    pub info_raw: Map<String, Value>,
+    /// A context window the config itself states: prompts over it skip this deployment. (The
+    /// database's windows are not checked before a call: counting every prompt's tokens would
+    /// cost more than the rare 400 it saves.)
+    pub max_input_tokens: Option<u64>,
 }
 
 impl std::fmt::Debug for DeploymentConfig {
@@ -235,7 +234,7 @@ fn fallback_map(v: &Value, at: &str) -> Result<HashMap<String, Vec<String>>> {
     Ok(out)
 }
 
-const PARAM_KEYS_TAKEN: &[&str] = &["model", "rpm", "tpm", "weight", "timeout", "max_tokens", "stream_timeout", "order"];
+const PARAM_KEYS_TAKEN: &[&str] = &["model", "rpm", "tpm", "weight", "timeout", "max_tokens", "stream_timeout", "order", "base_model"];
 const DEPLOYMENT_KEYS: &[&str] = &["model_name", "litellm_params", "model_info"];
 const ROUTER_KEYS: &[&str] = &[
     "routing_strategy",
@@ -315,17 +314,31 @@ impl RouterConfig {
             let info_v = m.get("model_info").cloned().unwrap_or(Value::Object(Map::new()));
             let info_m = object(&info_v, &format!("{at}.model_info"))?;
             let i_at = format!("{at}.model_info");
-            let info = ModelInfo {
-                max_input_tokens: opt_num(info_m, "max_input_tokens", &i_at)?.map(|n| n as u64),
-                input_cost_per_token: opt_num(info_m, "input_cost_per_token", &i_at)?,
-                output_cost_per_token: opt_num(info_m, "output_cost_per_token", &i_at)?,
-                cache_read_input_token_cost: opt_num(info_m, "cache_read_input_token_cost", &i_at)?,
-                raw: info_m.clone(),
-            };
+            let mut overrides = ModelInfo::from_map(info_m).map_err(|e| err(&i_at, e))?;
+            // LiteLLM reads base_model from either place.
+            if overrides.base_model.is_none() {
+                overrides.base_model = params.get("base_model").and_then(Value::as_str).map(str::to_owned);
+            }
+            let (provider, id) = crate::providers::resolve::split_model(&model).map_err(|e| err(&at, e.message))?;
+            let info = crate::models::resolve(provider, id, Some(&overrides));
+            let max_input_tokens = overrides.max_input_tokens;
             let n = seen.entry(group.clone()).or_insert(0);
             *n += 1;
             let id = info_m.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| format!("{group}#{n}"));
-            deployments.push(DeploymentConfig { id, group, model, params: extra, rpm, tpm, weight, timeout, max_tokens, info });
+            deployments.push(DeploymentConfig {
+                id,
+                group,
+                model,
+                params: extra,
+                rpm,
+                tpm,
+                weight,
+                timeout,
+                max_tokens,
+                info,
+                info_raw: info_m.clone(),
+                max_input_tokens,
+            });
         }
         let mut s = Settings::default();
         let empty = Map::new();

@@ -114,7 +114,8 @@ impl Deployment {
         self.local().last_error = Some((err.kind.code().to_owned(), err.message.clone()));
     }
 
-    /// Price of a typical request's tokens, for cost-based routing.
+    /// Price of a typical request's tokens, for cost-based routing (an unpriced deployment
+    /// comes last).
     pub fn unit_cost(&self) -> f64 {
         self.cfg.info.input_cost_per_token.unwrap_or(f64::MAX / 4.0) + self.cfg.info.output_cost_per_token.unwrap_or(f64::MAX / 4.0)
     }

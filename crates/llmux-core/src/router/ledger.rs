@@ -13,12 +13,10 @@ use crate::chat::Usage;
 /// Records kept for `getUsage`; older ones fall off.
 const LEDGER_CAP: usize = 100_000;
 
-/// What a request cost in USD by the deployment's `model_info` prices (0 when unpriced).
+/// What a request cost in USD at the deployment's prices (the model database under its
+/// `model_info`; 0 when unpriced).
 pub fn cost(info: &ModelInfo, u: &Usage) -> f64 {
-    let input = info.input_cost_per_token.unwrap_or(0.0);
-    let cached = info.cache_read_input_token_cost.unwrap_or(input);
-    let output = info.output_cost_per_token.unwrap_or(0.0);
-    u.billed_input_tokens() as f64 * input + u.cached_tokens as f64 * cached + u.completion_tokens as f64 * output
+    info.cost(u).total
 }
 
 struct Record {

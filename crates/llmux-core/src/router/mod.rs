@@ -128,7 +128,8 @@ impl Router {
             "model_name": g,
             "deployments": ds.iter().map(|d| json!({
                 "id": d.cfg.id, "model": d.cfg.model, "rpm": d.cfg.rpm, "tpm": d.cfg.tpm, "weight": d.cfg.weight,
-                "model_info": d.cfg.info.raw,
+                "model_info": d.cfg.info,
+                "config_model_info": d.cfg.info_raw,
             })).collect::<Vec<_>>(),
         }))
     }
@@ -168,6 +169,8 @@ impl Router {
         // The router retries itself, across deployments; the transport only reconnects once.
         options.max_retries = Some(0);
         options.configured = true;
+        // The deployment's facts (the database under its model_info) are already merged.
+        options.model_info = Some(d.cfg.info.clone());
         Call::prepare_with(&self.engine, r, &options)
     }
 
@@ -243,7 +246,7 @@ impl Router {
         };
         let limits = &self.settings.user_limits;
         let needs_tokens =
-            limits.tpm.is_some() || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.info.max_input_tokens.is_some());
+            limits.tpm.is_some() || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.max_input_tokens.is_some());
         let prompt_tokens = if needs_tokens { crate::usage::estimate_prompt_tokens(&rr.request, "gpt-4o") as u32 } else { 0 };
         if let Some(user) = &rr.user {
             if limits.rpm.is_some() || limits.tpm.is_some() || limits.budget_usd.is_some() {
@@ -271,7 +274,7 @@ impl Router {
                     }
                 }
                 // A cached answer costs nothing: no usage to bill.
-                return Outcome { completion: hit.completion.clone(), usage: None, error: None, warnings: rr.warnings.clone() };
+                return Outcome { completion: hit.completion.clone(), usage: None, cost: None, error: None, warnings: rr.warnings.clone() };
             }
             self.metrics.cache(false);
         }
@@ -384,7 +387,7 @@ impl Router {
             }
             // Deployments whose context window the prompt fits.
             let fits: Vec<&Arc<Deployment>> =
-                all.iter().filter(|d| d.cfg.info.max_input_tokens.is_none_or(|m| u64::from(prompt_tokens) <= m)).collect();
+                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(prompt_tokens) <= m)).collect();
             if fits.is_empty() {
                 return Err(Error::new(
                     ErrorKind::ContextWindow,

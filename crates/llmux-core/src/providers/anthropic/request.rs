@@ -22,11 +22,25 @@ const PASSTHROUGH: &[&str] =
 const DECIDED: &[&str] = &["thinking", "output_config", "top_k"];
 
 fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
-    let mut b = json!({"type": "text", "text": text});
+    with_cache(json!({"type": "text", "text": text}), cache_control)
+}
+
+/// Puts a prompt-caching marker on a block. Text, image, document, tool_use and tool_result
+/// blocks all take one (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching,
+/// "What can be cached").
+fn with_cache(mut block: Value, cache_control: Option<&Value>) -> Value {
     if let Some(cc) = cache_control {
-        b["cache_control"] = cc.clone();
+        block["cache_control"] = cc.clone();
     }
-    b
+    block
+}
+
+/// A message-level marker (LiteLLM's form) goes on the message's last block.
+fn mark_last(mut blocks: Vec<Value>, m: &Message) -> Vec<Value> {
+    if let (Some(cc), Some(last)) = (&m.cache_control, blocks.last_mut()) {
+        last["cache_control"] = cc.clone();
+    }
+    blocks
 }
 
 fn content_blocks(content: &Content) -> Result<Vec<Value>> {
@@ -42,35 +56,41 @@ fn content_blocks(content: &Content) -> Result<Vec<Value>> {
                             out.push(text_block(text, cache_control.as_ref()));
                         }
                     }
-                    ContentPart::ImageUrl { image_url } => out.push(match parse_image_url(&image_url.url)? {
-                        Image::Inline { media_type, data } => {
-                            json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}})
-                        }
-                        Image::Url(url) => json!({"type": "image", "source": {"type": "url", "url": url}}),
-                    }),
+                    ContentPart::ImageUrl { image_url, cache_control } => out.push(with_cache(
+                        match parse_image_url(&image_url.url)? {
+                            Image::Inline { media_type, data } => {
+                                json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}})
+                            }
+                            Image::Url(url) => json!({"type": "image", "source": {"type": "url", "url": url}}),
+                        },
+                        cache_control.as_ref(),
+                    )),
                     // Documents (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support):
                     // base64 PDFs, plain text, links, or a Files API id.
-                    ContentPart::File { file } => out.push(match parse_file(file)? {
-                        FilePart::Inline { media_type: "application/pdf", data, .. } => {
-                            json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": data}})
-                        }
-                        FilePart::Inline { media_type: "text/plain", data, .. } => {
-                            use base64::Engine;
-                            let text = base64::engine::general_purpose::STANDARD
-                                .decode(data)
-                                .ok()
-                                .and_then(|b| String::from_utf8(b).ok())
-                                .ok_or_else(|| crate::error::Error::invalid_request("a text/plain file part is not base64 UTF-8"))?;
-                            json!({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}})
-                        }
-                        FilePart::Inline { media_type, .. } => {
-                            return Err(crate::error::Error::invalid_request(format!(
-                                "Anthropic documents are PDF or plain text, not \"{media_type}\""
-                            )))
-                        }
-                        FilePart::Link { url, .. } => json!({"type": "document", "source": {"type": "url", "url": url}}),
-                        FilePart::Id(id) => json!({"type": "document", "source": {"type": "file", "file_id": id}}),
-                    }),
+                    ContentPart::File { file, cache_control } => out.push(with_cache(
+                        match parse_file(file)? {
+                            FilePart::Inline { media_type: "application/pdf", data, .. } => {
+                                json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": data}})
+                            }
+                            FilePart::Inline { media_type: "text/plain", data, .. } => {
+                                use base64::Engine;
+                                let text = base64::engine::general_purpose::STANDARD
+                                    .decode(data)
+                                    .ok()
+                                    .and_then(|b| String::from_utf8(b).ok())
+                                    .ok_or_else(|| crate::error::Error::invalid_request("a text/plain file part is not base64 UTF-8"))?;
+                                json!({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": text}})
+                            }
+                            FilePart::Inline { media_type, .. } => {
+                                return Err(crate::error::Error::invalid_request(format!(
+                                    "Anthropic documents are PDF or plain text, not \"{media_type}\""
+                                )))
+                            }
+                            FilePart::Link { url, .. } => json!({"type": "document", "source": {"type": "url", "url": url}}),
+                            FilePart::Id(id) => json!({"type": "document", "source": {"type": "file", "file_id": id}}),
+                        },
+                        cache_control.as_ref(),
+                    )),
                     ContentPart::InputAudio { .. } => {
                         return Err(crate::error::Error::invalid_request("Anthropic does not accept audio input"))
                     }
@@ -110,13 +130,16 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
         match m.role {
             Role::System | Role::Developer => {
                 if let Some(c) = &m.content {
-                    system.extend(content_blocks(c)?);
+                    system.extend(mark_last(content_blocks(c)?, m));
                 }
             }
-            Role::User => {
-                push_merged(&mut messages, "user", "content", m.content.as_ref().map(content_blocks).transpose()?.unwrap_or_default())
-            }
-            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m)?),
+            Role::User => push_merged(
+                &mut messages,
+                "user",
+                "content",
+                mark_last(m.content.as_ref().map(content_blocks).transpose()?.unwrap_or_default(), m),
+            ),
+            Role::Assistant => push_merged(&mut messages, "assistant", "content", mark_last(assistant_blocks(m)?, m)),
             Role::Tool | Role::Function => {
                 let content = match &m.content {
                     Some(Content::Text(t)) => Value::String(t.clone()),
@@ -124,7 +147,8 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
                     None => Value::String(String::new()),
                 };
                 let id = tool_ids::portable(m.tool_call_id.as_deref().or(m.name.as_deref()).unwrap_or_default()).into_owned();
-                push_merged(&mut messages, "user", "content", vec![json!({"type": "tool_result", "tool_use_id": id, "content": content})]);
+                let block = with_cache(json!({"type": "tool_result", "tool_use_id": id, "content": content}), m.cache_control.as_ref());
+                push_merged(&mut messages, "user", "content", vec![block]);
             }
         }
     }
@@ -331,5 +355,28 @@ mod tests {
             json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}})
         );
         assert_eq!(parts[2]["source"], json!({"type": "url", "url": "https://x.example/chart.png"}));
+    }
+
+    #[test]
+    fn cache_markers_stay_on_images_documents_tool_results_and_messages() {
+        let req = ChatRequest::from_json(
+            r#"{"messages":[
+                {"role":"user","content":[
+                    {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="},"cache_control":{"type":"ephemeral"}},
+                    {"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0="},"cache_control":{"type":"ephemeral","ttl":"1h"}}]},
+                {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":"42","cache_control":{"type":"ephemeral"}},
+                {"role":"user","content":"and now?","cache_control":{"type":"ephemeral"}}]}"#,
+        )
+        .unwrap();
+        let body = build_body(&req, Some("claude-sonnet-4-6"), &mut vec![]).unwrap();
+        let m = &body["messages"];
+        assert_eq!(m[0]["content"][0]["cache_control"], json!({"type": "ephemeral"}));
+        assert_eq!(m[0]["content"][1]["type"], "document");
+        assert_eq!(m[0]["content"][1]["cache_control"], json!({"type": "ephemeral", "ttl": "1h"}));
+        // The tool result and the user's text merge into one user turn; each keeps its marker.
+        assert_eq!(m[2]["content"][0]["type"], "tool_result");
+        assert_eq!(m[2]["content"][0]["cache_control"], json!({"type": "ephemeral"}));
+        assert_eq!(m[2]["content"][1], json!({"type": "text", "text": "and now?", "cache_control": {"type": "ephemeral"}}));
     }
 }

@@ -19,7 +19,7 @@ impl Provider for Azure {
     }
 
     fn capabilities(&self, target: &Target) -> Capabilities {
-        openai::capabilities(&target.model)
+        openai::capabilities(target)
     }
 
     fn route(&self) -> Route<'_> {
@@ -89,5 +89,36 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&built.http.body).unwrap();
         assert!(body.get("stream_options").is_none());
         assert_eq!(built.warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_deployment_is_a_reasoning_model_by_its_base_model_not_its_name() {
+        let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":"hi"}],"temperature":0.2,"max_tokens":50}"#).unwrap();
+        let mut t = target(ProviderKind::Azure, "prod-chat-7");
+        let o = crate::models::ModelInfo { base_model: Some("azure/gpt-5".into()), ..Default::default() };
+        t.info = std::sync::Arc::new(crate::models::resolve(ProviderKind::Azure, "prod-chat-7", Some(&o)));
+        let built = build_request(&req, &t, false).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&built.http.body).unwrap();
+        // GPT-5 takes max_completion_tokens and no temperature (OpenAI reasoning guide).
+        assert_eq!(body["max_completion_tokens"], 50);
+        assert!(body.get("temperature").is_none() && body.get("max_tokens").is_none(), "{body}");
+        assert!(built.warnings.iter().any(|w| w.contains("temperature")));
+        // Without the base model, the name says nothing: sent as given.
+        let t = target(ProviderKind::Azure, "prod-chat-7");
+        let body: serde_json::Value = serde_json::from_slice(&build_request(&req, &t, false).unwrap().http.body).unwrap();
+        assert_eq!(body["temperature"], 0.2);
+    }
+
+    #[test]
+    fn cache_markers_are_dropped_for_openai_shaped_servers_with_a_word() {
+        let req = ChatRequest::from_json(
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}],"cache_control":{"type":"ephemeral"}}],
+                "tools":[{"type":"function","function":{"name":"f"},"cache_control":{"type":"ephemeral"}}]}"#,
+        )
+        .unwrap();
+        let built = build_request(&req, &target(ProviderKind::Azure, "gpt-4o"), false).unwrap();
+        let text = String::from_utf8(built.http.body.to_vec()).unwrap();
+        assert!(!text.contains("cache_control"), "{text}");
+        assert_eq!(built.warnings.iter().filter(|w| w.contains("cache_control")).count(), 1);
     }
 }

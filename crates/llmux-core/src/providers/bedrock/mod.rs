@@ -31,8 +31,12 @@ impl Provider for Bedrock {
         Capabilities {
             json_schema: JsonSchemaSupport::None,
             // Converse's `toolChoice` `any`/`tool` is honoured by Claude, Nova and Mistral Large
-            // only (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html).
-            forced_tool_choice: claude || m.contains("amazon.nova") || m.contains("mistral.mistral-large"),
+            // only (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolChoice.html);
+            // the model database's `supports_tool_choice` says so per model where it knows.
+            forced_tool_choice: target
+                .info
+                .supports_tool_choice
+                .unwrap_or(claude || m.contains("amazon.nova") || m.contains("mistral.mistral-large")),
             thinking: if claude { ThinkingStyle::Budget } else { ThinkingStyle::None },
             image_input: claude || m.contains("amazon.nova") || m.contains("llama3-2") || m.contains("llama4"),
         }

@@ -41,48 +41,16 @@ fn blocks_of(content: &Content) -> Result<Vec<Value>> {
                         if !text.trim().is_empty() {
                             out.push(json!({"text": text}));
                         }
-                        if cache_control.is_some() {
-                            out.push(json!({"cachePoint": {"type": "default"}}));
-                        }
+                        push_cache_point(&mut out, cache_control.as_ref());
                     }
-                    ContentPart::ImageUrl { image_url } => match parse_image_url(&image_url.url)? {
-                        Image::Inline { media_type, data } => {
-                            out.push(json!({"image": {"format": image_format(media_type)?, "source": {"bytes": data}}}))
-                        }
-                        Image::Url(_) => return Err(Error::invalid_request("Bedrock takes images as data URLs (base64), not links")),
-                    },
-                    // Converse documents: a format, a name, the bytes
-                    // (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
-                    ContentPart::File { file } => match parse_file(file)? {
-                        FilePart::Inline { media_type, data, filename } => {
-                            let format = match media_type {
-                                "application/pdf" => "pdf",
-                                "text/csv" => "csv",
-                                "text/html" => "html",
-                                "text/plain" => "txt",
-                                "text/markdown" => "md",
-                                "application/msword" => "doc",
-                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-                                "application/vnd.ms-excel" => "xls",
-                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
-                                other => return Err(Error::invalid_request(format!("Bedrock documents cannot be \"{other}\""))),
-                            };
-                            // A name of letters, digits, spaces (one at a time), hyphens, parentheses and brackets.
-                            let name: String = filename
-                                .unwrap_or("document")
-                                .rsplit_once('.')
-                                .map_or(filename.unwrap_or("document"), |(stem, _)| stem)
-                                .chars()
-                                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']') { c } else { ' ' })
-                                .collect::<String>()
-                                .split_whitespace()
-                                .collect::<Vec<_>>()
-                                .join(" ");
-                            let name = if name.is_empty() { "document".to_owned() } else { name };
-                            out.push(json!({"document": {"format": format, "name": name, "source": {"bytes": data}}}))
-                        }
-                        _ => return Err(Error::invalid_request("Bedrock takes documents as file_data (base64), not links or file ids")),
-                    },
+                    ContentPart::ImageUrl { image_url, cache_control } => {
+                        out.push(image_block(&image_url.url)?);
+                        push_cache_point(&mut out, cache_control.as_ref());
+                    }
+                    ContentPart::File { file, cache_control } => {
+                        out.push(document_block(file)?);
+                        push_cache_point(&mut out, cache_control.as_ref());
+                    }
                     ContentPart::InputAudio { .. } => {
                         return Err(Error::invalid_request("Bedrock Converse: audio parts are not supported"))
                     }
@@ -91,6 +59,107 @@ fn blocks_of(content: &Content) -> Result<Vec<Value>> {
             Ok(out)
         }
     }
+}
+
+fn image_block(url: &str) -> Result<Value> {
+    match parse_image_url(url)? {
+        Image::Inline { media_type, data } => Ok(json!({"image": {"format": image_format(media_type)?, "source": {"bytes": data}}})),
+        Image::Url(_) => Err(Error::invalid_request("Bedrock takes images as data URLs (base64), not links")),
+    }
+}
+
+/// A Converse `cachePoint` after the block a caller marked: the same place Anthropic's
+/// `cache_control` names, with its TTL (`{"type": "default", "ttl": "5m" | "1h"}`,
+/// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CachePointBlock.html).
+fn push_cache_point(out: &mut Vec<Value>, cache_control: Option<&Value>) {
+    let Some(cc) = cache_control else { return };
+    let mut point = json!({"type": "default"});
+    if let Some(ttl @ ("5m" | "1h")) = cc.get("ttl").and_then(Value::as_str) {
+        point["ttl"] = json!(ttl);
+    }
+    out.push(json!({ "cachePoint": point }));
+}
+
+fn document_block(file: &Value) -> Result<Value> {
+    // Converse documents: a format, a name, the bytes
+    // (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
+    match parse_file(file)? {
+        FilePart::Inline { media_type, data, filename } => {
+            let format = match media_type {
+                "application/pdf" => "pdf",
+                "text/csv" => "csv",
+                "text/html" => "html",
+                "text/plain" => "txt",
+                "text/markdown" => "md",
+                "application/msword" => "doc",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+                "application/vnd.ms-excel" => "xls",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+                other => return Err(Error::invalid_request(format!("Bedrock documents cannot be \"{other}\""))),
+            };
+            // A name of letters, digits, spaces (one at a time), hyphens, parentheses and brackets.
+            let name: String = filename
+                .unwrap_or("document")
+                .rsplit_once('.')
+                .map_or(filename.unwrap_or("document"), |(stem, _)| stem)
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '(' | ')' | '[' | ']') { c } else { ' ' })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let name = if name.is_empty() { "document".to_owned() } else { name };
+            Ok(json!({"document": {"format": format, "name": name, "source": {"bytes": data}}}))
+        }
+        _ => Err(Error::invalid_request("Bedrock takes documents as file_data (base64), not links or file ids")),
+    }
+}
+
+/// Whether a model takes images inside a tool result: "only supported by Amazon Nova and
+/// Anthropic Claude 3 and 4 models" (API_runtime_ToolResultContentBlock). Others get them
+/// beside the result, in the same turn.
+fn takes_tool_result_images(model: &str) -> bool {
+    is_claude(model) || model.contains("amazon.nova")
+}
+
+/// A tool message as a Converse `toolResult` (text, a JSON object, images, documents), and
+/// the blocks that must travel beside it.
+fn tool_result(m: &Message, model: &str) -> Result<(Value, Vec<Value>)> {
+    let id = tool_ids::portable(m.tool_call_id.as_deref().unwrap_or_default()).into_owned();
+    let mut content = Vec::new();
+    let mut beside = Vec::new();
+    let mut text = String::new();
+    match &m.content {
+        Some(Content::Parts(parts)) => {
+            for p in parts {
+                match p {
+                    ContentPart::Text { text: t, .. } => text.push_str(t),
+                    ContentPart::ImageUrl { image_url, .. } => {
+                        let b = image_block(&image_url.url)?;
+                        if takes_tool_result_images(model) {
+                            content.push(b)
+                        } else {
+                            beside.push(b)
+                        }
+                    }
+                    ContentPart::File { file, .. } => content.push(document_block(file)?),
+                    ContentPart::InputAudio { .. } => {
+                        return Err(Error::invalid_request("Bedrock Converse: audio parts are not supported"))
+                    }
+                }
+            }
+        }
+        Some(c) => text = c.text().into_owned(),
+        None => {}
+    }
+    let first = match serde_json::from_str::<Value>(&text) {
+        Ok(v @ Value::Object(_)) => Some(json!({ "json": v })),
+        _ if text.is_empty() && !content.is_empty() => None,
+        // A tool result needs some content; an empty answer is a blank text.
+        _ => Some(json!({"text": if text.is_empty() { " ".to_owned() } else { text }})),
+    };
+    content.splice(0..0, first);
+    Ok((json!({"toolResult": {"toolUseId": id, "content": content, "status": "success"}}), beside))
 }
 
 fn assistant_blocks(m: &Message, used_tools: &mut BTreeSet<String>) -> Result<Vec<Value>> {
@@ -132,23 +201,25 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
             Role::System | Role::Developer => {
                 if let Some(c) = &m.content {
                     system.extend(blocks_of(c)?);
+                    push_cache_point(&mut system, m.cache_control.as_ref());
                 }
             }
-            Role::User => push_merged(&mut messages, "user", "content", m.content.as_ref().map(blocks_of).transpose()?.unwrap_or_default()),
-            Role::Assistant => push_merged(&mut messages, "assistant", "content", assistant_blocks(m, &mut used_tools)?),
+            Role::User => {
+                let mut blocks = m.content.as_ref().map(blocks_of).transpose()?.unwrap_or_default();
+                push_cache_point(&mut blocks, m.cache_control.as_ref());
+                push_merged(&mut messages, "user", "content", blocks)
+            }
+            Role::Assistant => {
+                let mut blocks = assistant_blocks(m, &mut used_tools)?;
+                push_cache_point(&mut blocks, m.cache_control.as_ref());
+                push_merged(&mut messages, "assistant", "content", blocks)
+            }
             Role::Tool | Role::Function => {
-                let text = m.content.as_ref().map(|c| c.text().into_owned()).unwrap_or_default();
-                let content = match serde_json::from_str::<Value>(&text) {
-                    Ok(v @ Value::Object(_)) => json!([{"json": v}]),
-                    _ => json!([{"text": if text.is_empty() { " ".to_owned() } else { text }}]),
-                };
-                let id = tool_ids::portable(m.tool_call_id.as_deref().unwrap_or_default()).into_owned();
-                push_merged(
-                    &mut messages,
-                    "user",
-                    "content",
-                    vec![json!({"toolResult": {"toolUseId": id, "content": content, "status": "success"}})],
-                );
+                let (result, beside) = tool_result(m, model)?;
+                let mut blocks = vec![result];
+                blocks.extend(beside);
+                push_cache_point(&mut blocks, m.cache_control.as_ref());
+                push_merged(&mut messages, "user", "content", blocks);
             }
         }
     }
@@ -250,7 +321,25 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
 }
 
 pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
+    use crate::providers::Provider;
     let mut warnings = Vec::new();
+    // A forced choice the model does not take is a 400 ("This model doesn't support the
+    // toolConfig.toolChoice.any field"): it is asked as `auto`, said aloud.
+    let relaxed;
+    let req = match &req.tool_choice {
+        Some(c @ (ToolChoice::Required | ToolChoice::Function(_))) if !super::Bedrock.capabilities(target).forced_tool_choice => {
+            warnings.push(format!(
+                "tool_choice {} is not supported by {} on Bedrock and was sent as auto",
+                if matches!(c, ToolChoice::Required) { "\"required\"".to_owned() } else { "naming a function".to_owned() },
+                target.model
+            ));
+            let mut r = req.clone();
+            r.tool_choice = Some(ToolChoice::Auto);
+            relaxed = r;
+            &relaxed
+        }
+        _ => req,
+    };
     let body = build_body(req, &target.model, &mut warnings)?;
     let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_request(e.to_string()))?;
     let op = if stream { "converse-stream" } else { "converse" };
@@ -343,5 +432,58 @@ mod tests {
             body["messages"][0]["content"][1],
             json!({"document": {"format": "pdf", "name": "Q3 report v2", "source": {"bytes": "JVBERi0="}}})
         );
+    }
+
+    fn body_of(json: &str, model: &str) -> (Value, Vec<String>) {
+        let req = ChatRequest::from_json(json).unwrap();
+        let built = build_request(&req, &target(ProviderKind::Bedrock, model), false).unwrap();
+        (serde_json::from_slice(&built.http.body).unwrap(), built.warnings)
+    }
+
+    #[test]
+    fn a_forced_tool_choice_goes_only_to_models_that_take_it() {
+        let req = r#"{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"required"}"#;
+        // Llama 4 on Bedrock refuses toolChoice any/tool (the model map: supports_tool_choice false).
+        let (body, warnings) = body_of(req, "us.meta.llama4-maverick-17b-instruct-v1:0");
+        assert_eq!(body["toolConfig"]["toolChoice"], json!({"auto": {}}));
+        assert!(warnings.iter().any(|w| w.contains("tool_choice")), "{warnings:?}");
+        // Nova and Claude take it.
+        for m in ["amazon.nova-pro-v1:0", "us.anthropic.claude-sonnet-4-6"] {
+            let (body, warnings) = body_of(req, m);
+            assert_eq!(body["toolConfig"]["toolChoice"], json!({"any": {}}), "{m}");
+            assert!(warnings.iter().all(|w| !w.contains("tool_choice")), "{m}: {warnings:?}");
+        }
+    }
+
+    #[test]
+    fn cache_points_follow_every_marked_block_with_their_ttl() {
+        let (body, _) = body_of(
+            r#"{"messages":[
+                {"role":"system","content":"rules","cache_control":{"type":"ephemeral","ttl":"1h"}},
+                {"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="},"cache_control":{"type":"ephemeral"}},{"type":"text","text":"what?"}]},
+                {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":"42","cache_control":{"type":"ephemeral"}}]}"#,
+            "us.anthropic.claude-sonnet-4-6",
+        );
+        assert_eq!(body["system"], json!([{"text": "rules"}, {"cachePoint": {"type": "default", "ttl": "1h"}}]));
+        assert_eq!(body["messages"][0]["content"][1], json!({"cachePoint": {"type": "default"}}));
+        let last = body["messages"][2]["content"].as_array().unwrap();
+        assert_eq!(last[0]["toolResult"]["content"], json!([{"text": "42"}]));
+        assert_eq!(last[1], json!({"cachePoint": {"type": "default"}}));
+    }
+
+    #[test]
+    fn tool_results_keep_their_images() {
+        let req = r#"{"messages":[{"role":"user","content":"look"},
+            {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"snap","arguments":"{}"}}]},
+            {"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"here"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}"#;
+        let image = json!({"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}});
+        // Claude and Nova take images inside a tool result (ToolResultContentBlock.image).
+        let (body, _) = body_of(req, "us.anthropic.claude-sonnet-4-6");
+        assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "here"}, image.clone()]));
+        // Others see it beside the result, in the same turn.
+        let (body, _) = body_of(req, "us.meta.llama4-maverick-17b-instruct-v1:0");
+        assert_eq!(body["messages"][2]["content"][0]["toolResult"]["content"], json!([{"text": "here"}]));
+        assert_eq!(body["messages"][2]["content"][1], image);
     }
 }

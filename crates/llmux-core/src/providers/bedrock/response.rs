@@ -8,9 +8,14 @@ use crate::chat::{AssistantMessage, ChatCompletion, Choice, FinishReason, Functi
 use crate::error::{Error, Result};
 
 /// `inputTokens` excludes cache reads and writes, as on Anthropic.
+/// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html
 #[derive(Deserialize, Default, Debug, Clone, Copy)]
 #[serde(rename_all = "camelCase")]
 pub struct WireUsage {
+    /// Cache writes by time to live (`[{ttl: "1h", inputTokens}, {ttl: "5m", ...}]`), reduced to
+    /// the 1-hour count as it is read.
+    #[serde(default, deserialize_with = "one_hour_writes")]
+    pub cache_details: Option<u64>,
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
@@ -21,6 +26,19 @@ pub struct WireUsage {
     pub cache_write_input_tokens: Option<u64>,
 }
 
+fn one_hour_writes<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Detail {
+        #[serde(default)]
+        ttl: Option<String>,
+        #[serde(default)]
+        input_tokens: u64,
+    }
+    let details: Option<Vec<Detail>> = Option::deserialize(d)?;
+    Ok(details.map(|ds| ds.iter().filter(|x| x.ttl.as_deref() == Some("1h")).fold(0u64, |n, x| n.saturating_add(x.input_tokens))))
+}
+
 pub fn map_usage(u: &WireUsage) -> Usage {
     let read = u.cache_read_input_tokens.unwrap_or(0);
     let write = u.cache_write_input_tokens.unwrap_or(0);
@@ -29,6 +47,7 @@ pub fn map_usage(u: &WireUsage) -> Usage {
         completion_tokens: u.output_tokens,
         cached_tokens: read,
         cache_write_tokens: write,
+        cache_write_1h_tokens: u.cache_details.unwrap_or(0).min(write),
         reasoning_tokens: 0,
         estimated: false,
     }
@@ -150,5 +169,26 @@ pub fn parse_response(body: &[u8]) -> Result<ChatCompletion> {
         usage: Some(map_usage(&r.usage)),
         system_fingerprint: None,
         service_tier: None,
+        warnings: Vec::new(),
+        llmux: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_writes_by_ttl() {
+        // TokenUsage.cacheDetails: "Sorted by TTL duration (1h before 5m)".
+        let w: WireUsage = serde_json::from_str(
+            r#"{"inputTokens":3,"outputTokens":2,"totalTokens":1505,"cacheWriteInputTokens":1500,
+                "cacheDetails":[{"ttl":"1h","inputTokens":1000},{"ttl":"5m","inputTokens":500}]}"#,
+        )
+        .unwrap();
+        let u = map_usage(&w);
+        assert_eq!((u.prompt_tokens, u.cache_write_tokens, u.cache_write_1h_tokens), (1503, 1500, 1000));
+        let w: WireUsage = serde_json::from_str(r#"{"inputTokens":3,"outputTokens":2,"cacheDetails":null}"#).unwrap();
+        assert_eq!(map_usage(&w).cache_write_1h_tokens, 0);
+    }
 }

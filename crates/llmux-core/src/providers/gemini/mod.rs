@@ -8,7 +8,7 @@ mod response;
 mod stream;
 
 pub use error::map_error;
-pub use request::{build_request, sanitize_schema, THOUGHT_SEPARATOR};
+pub use request::{build_request, THOUGHT_SEPARATOR};
 pub use response::{decode_response, map_finish_reason, parse_response, ResponseState};
 pub use stream::{GeminiJsonArrayStream, GeminiStream};
 

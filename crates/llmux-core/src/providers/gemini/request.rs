@@ -1,6 +1,9 @@
 //! Canonical request -> Gemini `generateContent` body. Roles become user/model, system messages
 //! `systemInstruction`, tool results `functionResponse` parts (named after the call they answer),
-//! and `reasoning_effort` a `thinkingConfig` budget with thoughts included.
+//! and `reasoning_effort` a `thinkingConfig` budget with thoughts included. Schemas go as full
+//! JSON Schema (`parametersJsonSchema`, `responseJsonSchema`): Gemini's own `Schema` subset
+//! rejects `$ref`, `$defs`, `const`, `additionalProperties`, type arrays..., which callers'
+//! schemas (Pydantic, Zod) are full of.
 
 use std::collections::HashMap;
 
@@ -17,34 +20,6 @@ use crate::providers::{Built, HttpRequest, ProviderKind, Target};
 /// separator, so a caller that echoes the id back returns the signature Gemini requires.
 pub const THOUGHT_SEPARATOR: &str = "__thought__";
 
-/// JSON Schema keywords Gemini's schema subset rejects.
-const UNSUPPORTED_SCHEMA_KEYS: &[&str] = &["additionalProperties", "$schema", "$id", "$comment", "strict", "examples"];
-
-/// Removes the keywords Gemini rejects, at every depth.
-pub fn sanitize_schema(schema: &Value) -> Value {
-    match schema {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !UNSUPPORTED_SCHEMA_KEYS.contains(&k.as_str()))
-                .map(|(k, v)| {
-                    // Under `properties` the keys are property names, not keywords.
-                    let v = if k == "properties" {
-                        match v {
-                            Value::Object(props) => Value::Object(props.iter().map(|(pk, pv)| (pk.clone(), sanitize_schema(pv))).collect()),
-                            other => other.clone(),
-                        }
-                    } else {
-                        sanitize_schema(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(sanitize_schema).collect()),
-        other => other.clone(),
-    }
-}
-
 fn parts_of(content: &Content) -> Result<Vec<Value>> {
     match content {
         Content::Text(t) if t.is_empty() => Ok(vec![]),
@@ -54,7 +29,7 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
             .filter(|p| !matches!(p, ContentPart::Text { text, .. } if text.is_empty()))
             .map(|p| match p {
                 ContentPart::Text { text, .. } => Ok(json!({"text": text})),
-                ContentPart::ImageUrl { image_url } => Ok(match parse_image_url(&image_url.url)? {
+                ContentPart::ImageUrl { image_url, .. } => Ok(match parse_image_url(&image_url.url)? {
                     Image::Inline { media_type, data } => json!({"inlineData": {"mimeType": media_type, "data": data}}),
                     // fileData needs its mimeType (googleapis/js-genai `FileData`).
                     Image::Url(url) => json!({"fileData": {"fileUri": url, "mimeType": media_type_from_url(url).unwrap_or("image/jpeg")}}),
@@ -62,7 +37,7 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
                 ContentPart::InputAudio { input_audio } => Ok(json!({"inlineData": {
                     "mimeType": format!("audio/{}", input_audio.get("format").and_then(Value::as_str).unwrap_or("wav")),
                     "data": input_audio.get("data").cloned().unwrap_or(Value::Null)}})),
-                ContentPart::File { file } => Ok(match parse_file(file)? {
+                ContentPart::File { file, .. } => Ok(match parse_file(file)? {
                     FilePart::Inline { media_type, data, .. } => json!({"inlineData": {"mimeType": media_type, "data": data}}),
                     FilePart::Link { url, media_type } => {
                         json!({"fileData": {"fileUri": url, "mimeType": media_type.unwrap_or("application/pdf")}})
@@ -72,6 +47,46 @@ fn parts_of(content: &Content) -> Result<Vec<Value>> {
             })
             .collect(),
     }
+}
+
+/// A tool result's text, its inline images and files (as `FunctionResponsePart`s,
+/// `{"inlineData": {"mimeType", "data"}}`), and its linked ones (as `fileData` parts: inside a
+/// function response only Vertex takes links, so they always travel beside it).
+fn tool_result_parts(content: Option<&Content>) -> Result<(String, Vec<Value>, Vec<Value>)> {
+    let Some(Content::Parts(parts)) = content else {
+        return Ok((content.map(|c| c.text().into_owned()).unwrap_or_default(), Vec::new(), Vec::new()));
+    };
+    let mut text = String::new();
+    let mut inline = Vec::new();
+    let mut linked = Vec::new();
+    for p in parts {
+        match p {
+            ContentPart::Text { text: t, .. } => text.push_str(t),
+            ContentPart::ImageUrl { image_url, .. } => match parse_image_url(&image_url.url)? {
+                Image::Inline { media_type, data } => inline.push(json!({"inlineData": {"mimeType": media_type, "data": data}})),
+                Image::Url(url) => {
+                    linked.push(json!({"fileData": {"fileUri": url, "mimeType": media_type_from_url(url).unwrap_or("image/jpeg")}}))
+                }
+            },
+            ContentPart::File { file, .. } => match parse_file(file)? {
+                FilePart::Inline { media_type, data, .. } => inline.push(json!({"inlineData": {"mimeType": media_type, "data": data}})),
+                FilePart::Link { url, media_type } => {
+                    linked.push(json!({"fileData": {"fileUri": url, "mimeType": media_type.unwrap_or("application/pdf")}}))
+                }
+                FilePart::Id(id) => linked.push(json!({"fileData": {"fileUri": id, "mimeType": "application/pdf"}})),
+            },
+            ContentPart::InputAudio { input_audio } => inline.push(json!({"inlineData": {
+                "mimeType": format!("audio/{}", input_audio.get("format").and_then(Value::as_str).unwrap_or("wav")),
+                "data": input_audio.get("data").cloned().unwrap_or(Value::Null)}})),
+        }
+    }
+    Ok((text, inline, linked))
+}
+
+/// Multimodal function responses came with Gemini 3 (vercel/ai packages/google
+/// `supportsFunctionResponseParts`: any gemini model past 1.x and 2.x).
+fn takes_function_response_parts(model: &str) -> bool {
+    takes_thinking_level(model)
 }
 
 /// Gemini 3 and later take a thinking *level*; 2.x takes a token budget, and the two together
@@ -156,13 +171,26 @@ pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>
                     .copied()
                     .or(m.name.as_deref())
                     .ok_or_else(|| Error::invalid_request(format!("tool message for \"{id}\" answers no earlier tool call")))?;
-                let text = m.content.as_ref().map(|c| c.text().into_owned()).unwrap_or_default();
+                let (text, inline, linked) = tool_result_parts(m.content.as_ref())?;
                 // `response` must be an object: a JSON object answer is used as is, anything else wrapped.
                 let response = match serde_json::from_str::<Value>(&text) {
                     Ok(v @ Value::Object(_)) => v,
                     _ => json!({"content": text}),
                 };
-                push_merged(&mut contents, "user", "parts", vec![json!({"functionResponse": {"name": name, "response": response}})]);
+                let mut fr = json!({"name": name, "response": response});
+                let mut parts = Vec::with_capacity(1 + inline.len() + linked.len());
+                if !inline.is_empty() && takes_function_response_parts(model) {
+                    // Gemini 3 takes images and files inside the response (`FunctionResponse.parts`).
+                    fr["parts"] = Value::Array(inline);
+                    parts.push(json!({ "functionResponse": fr }));
+                } else {
+                    // Earlier models take none there: the media follow the response in the
+                    // same turn, where the model still sees them.
+                    parts.push(json!({ "functionResponse": fr }));
+                    parts.extend(inline);
+                }
+                parts.extend(linked);
+                push_merged(&mut contents, "user", "parts", parts);
             }
         }
     }
@@ -179,8 +207,10 @@ pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>
                 if let Some(desc) = &t.function.description {
                     d["description"] = json!(desc);
                 }
+                // googleapis/js-genai `FunctionDeclaration.parametersJsonSchema`: "Describes the
+                // parameters to the function in JSON Schema format", exclusive with `parameters`.
                 if let Some(p) = &t.function.parameters {
-                    d["parameters"] = sanitize_schema(p);
+                    d["parametersJsonSchema"] = p.clone();
                 }
                 d
             })
@@ -222,8 +252,10 @@ pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>
             }
             Some("json_schema") => {
                 gen.insert("responseMimeType".into(), json!("application/json"));
+                // `responseJsonSchema`: "If set, `response_schema` must be omitted, but
+                // `response_mime_type` is required" (js-genai `GenerateContentConfig`).
                 if let Some(schema) = rf.get("json_schema").and_then(|j| j.get("schema")) {
-                    gen.insert("responseSchema".into(), sanitize_schema(schema));
+                    gen.insert("responseJsonSchema".into(), schema.clone());
                 }
             }
             _ => {}
@@ -237,6 +269,10 @@ pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>
     }
     for k in req.extra.keys() {
         warnings.push(format!("{k} is not a Gemini parameter and was dropped"));
+    }
+    if req.messages.iter().any(crate::providers::openai::has_cache_marks) || req.tools.iter().flatten().any(|t| t.cache_control.is_some()) {
+        // Gemini caches implicitly, or through a cachedContents resource made beforehand.
+        warnings.push("cache_control markers were dropped: Gemini has no per-block cache markers".into());
     }
     Ok(body)
 }
@@ -285,7 +321,7 @@ mod tests {
                 "systemInstruction": {"parts": [{"text": "You are terse."}]},
                 "tools": [{"functionDeclarations": [
                     {"name": "get_weather", "description": "Weather by city",
-                     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                     "parametersJsonSchema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
                     {"name": "get_time"}
                 ]}],
                 "generationConfig": {
@@ -301,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn thought_signatures_ride_in_tool_call_ids_and_schemas_are_sanitized() {
+    fn thought_signatures_ride_in_tool_call_ids_and_schemas_go_as_json_schema() {
         let req = ChatRequest::from_json(r#"{"messages":[{"role":"user","content":"x"},
             {"role":"assistant","content":null,"tool_calls":[{"id":"call_1__thought__SIG","type":"function","function":{"name":"f","arguments":"{}"}}]},
             {"role":"tool","tool_call_id":"call_1__thought__SIG","content":"plain text"}],
@@ -311,10 +347,14 @@ mod tests {
         let body = build_body_for(&req, "", &mut vec![]).unwrap();
         assert_eq!(body["contents"][1]["parts"][0]["thoughtSignature"], "SIG");
         assert_eq!(body["contents"][2]["parts"][0]["functionResponse"]["response"], json!({"content": "plain text"}));
+        // Full JSON Schema, as the caller wrote it: `parametersJsonSchema` takes what `parameters`
+        // (Gemini's Schema subset) refuses.
         assert_eq!(
-            body["tools"][0]["functionDeclarations"][0]["parameters"],
-            json!({"type": "object", "properties": {"additionalProperties": {"type": "string"}}})
+            body["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"],
+            json!({"type": "object", "additionalProperties": false,
+                   "properties": {"additionalProperties": {"type": "string", "additionalProperties": false}}})
         );
+        assert!(body["tools"][0]["functionDeclarations"][0].get("parameters").is_none(), "the two are exclusive");
         assert_eq!(body["toolConfig"], json!({"functionCallingConfig": {"mode": "ANY"}}));
     }
 
@@ -339,5 +379,45 @@ mod tests {
         let parts = &body["contents"][0]["parts"];
         assert_eq!(parts[1], json!({"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0="}}));
         assert_eq!(parts[2], json!({"fileData": {"fileUri": "https://x.example/chart.png", "mimeType": "image/png"}}));
+    }
+
+    #[test]
+    fn response_schemas_go_whole_with_their_mime_type() {
+        let req = ChatRequest::from_json(r##"{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"p","schema":
+            {"$defs":{"Pet":{"type":"object","properties":{"kind":{"const":"cat"}}}},"type":"object","properties":{"pet":{"$ref":"#/$defs/Pet"},"age":{"type":["integer","null"]}},"required":["pet","age"]}}}}"##).unwrap();
+        let body = build_body_for(&req, "gemini-2.5-pro", &mut vec![]).unwrap();
+        let g = &body["generationConfig"];
+        assert_eq!(g["responseMimeType"], "application/json");
+        assert_eq!(g["responseJsonSchema"]["properties"]["pet"]["$ref"], "#/$defs/Pet");
+        assert!(g.get("responseSchema").is_none(), "exclusive with responseJsonSchema");
+    }
+
+    #[test]
+    fn tool_results_keep_their_images() {
+        let req = |model: &str| {
+            let r = ChatRequest::from_json(
+                r#"{"messages":[{"role":"user","content":"look"},
+                {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"snap","arguments":"{}"}}]},
+                {"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"here"},
+                    {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},
+                    {"type":"image_url","image_url":{"url":"https://x.example/a.jpg"}}]}]}"#,
+            )
+            .unwrap();
+            build_body_for(&r, model, &mut vec![]).unwrap()["contents"][2]["parts"].clone()
+        };
+        // Gemini 3: inside the function response (FunctionResponse.parts); the link beside it.
+        assert_eq!(
+            req("gemini-3-pro-preview"),
+            json!([{"functionResponse": {"name": "snap", "response": {"content": "here"},
+                                         "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}]}},
+                   {"fileData": {"fileUri": "https://x.example/a.jpg", "mimeType": "image/jpeg"}}])
+        );
+        // Gemini 2.5 takes no parts there: the image follows the response in the same turn.
+        assert_eq!(
+            req("gemini-2.5-flash"),
+            json!([{"functionResponse": {"name": "snap", "response": {"content": "here"}}},
+                   {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                   {"fileData": {"fileUri": "https://x.example/a.jpg", "mimeType": "image/jpeg"}}])
+        );
     }
 }

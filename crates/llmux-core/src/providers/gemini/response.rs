@@ -37,6 +37,9 @@ struct PromptFeedback {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Candidate {
+    /// With `candidateCount` > 1, which answer this is (its choice index).
+    #[serde(default)]
+    index: Option<u32>,
     #[serde(default)]
     content: Option<CandidateContent>,
     #[serde(default)]
@@ -112,6 +115,7 @@ fn map_usage(u: &UsageMetadata) -> Usage {
         completion_tokens: u.candidates_token_count.unwrap_or(0).saturating_add(thoughts),
         cached_tokens: u.cached_content_token_count.unwrap_or(0),
         cache_write_tokens: 0,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: thoughts,
         estimated: false,
     }
@@ -147,15 +151,26 @@ struct PendingCall {
     signature: Option<String>,
 }
 
+/// One candidate's progress (one choice of the answer).
+#[derive(Default)]
+struct CandidateState {
+    started: bool,
+    tools: u32,
+    pending: Option<PendingCall>,
+    finished: bool,
+}
+
 #[derive(Default)]
 pub struct ResponseState {
     id: String,
     model: String,
     created: u64,
     started: bool,
-    tools: u32,
-    pending: Option<PendingCall>,
+    /// By candidate index; `candidateCount` asks for several answers and bills them all, so
+    /// every one is returned, as its own choice.
+    cands: Vec<CandidateState>,
     usage: Option<UsageMetadata>,
+    /// Every candidate seen has finished.
     pub finished: bool,
 }
 
@@ -180,41 +195,49 @@ fn set_path(args: &mut Map<String, Value>, path: &str, value: Value, append: boo
 }
 
 impl ResponseState {
-    fn chunk(&self, delta: Delta) -> ChatChunk {
-        ChatChunk::with_delta(&self.id, &self.model, self.created, delta, None)
+    fn chunk(&self, index: u32, delta: Delta) -> ChatChunk {
+        let mut c = ChatChunk::with_delta(&self.id, &self.model, self.created, delta, None);
+        c.choices[0].index = index;
+        c
     }
 
-    fn call_chunk(&mut self, name: String, args: String, signature: Option<String>) -> ChatChunk {
+    fn call_chunk(&mut self, index: u32, name: String, args: String, signature: Option<String>) -> ChatChunk {
         let mut id = format!("call_{:016x}", fastrand::u64(..));
         if let Some(sig) = signature {
             id.push_str(THOUGHT_SEPARATOR);
             id.push_str(&sig);
         }
-        let index = self.tools;
-        self.tools += 1;
-        self.chunk(Delta {
-            tool_calls: Some(vec![ToolCallDelta {
-                index,
-                id: Some(id),
-                kind: Some("function".into()),
-                function: Some(FunctionDelta { name: Some(name), arguments: Some(args) }),
-            }]),
-            ..Default::default()
-        })
+        let cand = &mut self.cands[index as usize];
+        let call_index = cand.tools;
+        cand.tools += 1;
+        self.chunk(
+            index,
+            Delta {
+                tool_calls: Some(vec![ToolCallDelta {
+                    index: call_index,
+                    id: Some(id),
+                    kind: Some("function".into()),
+                    function: Some(FunctionDelta { name: Some(name), arguments: Some(args) }),
+                }]),
+                ..Default::default()
+            },
+        )
     }
 
-    fn flush_pending(&mut self, out: &mut Vec<ChatChunk>) {
-        if let Some(p) = self.pending.take() {
+    fn flush_pending(&mut self, index: u32, out: &mut Vec<ChatChunk>) {
+        if let Some(p) = self.cands[index as usize].pending.take() {
             let args = Value::Object(p.args).to_string();
-            out.push(self.call_chunk(p.name, args, p.signature));
+            out.push(self.call_chunk(index, p.name, args, p.signature));
         }
     }
 
     /// The usage chunk, once the stream is over.
     pub fn finish(&mut self, out: &mut Vec<ChatChunk>) {
-        self.flush_pending(out);
+        for i in 0..self.cands.len() {
+            self.flush_pending(i as u32, out);
+        }
         if let Some(u) = &self.usage {
-            let mut c = self.chunk(Delta::default());
+            let mut c = self.chunk(0, Delta::default());
             c.choices.clear();
             c.usage = Some(map_usage(u));
             out.push(c);
@@ -235,7 +258,6 @@ pub fn decode_response(st: &mut ResponseState, json: &str) -> Result<Vec<ChatChu
         st.id = r.response_id.clone().unwrap_or_else(|| format!("gemini-{:016x}", fastrand::u64(..)));
         st.model = r.model_version.clone().unwrap_or_default();
         st.created = crate::chat::unix_now();
-        out.push(st.chunk(Delta { role: Some("assistant".into()), content: Some(String::new()), ..Default::default() }));
     }
     if r.usage_metadata.is_some() {
         st.usage = r.usage_metadata;
@@ -243,32 +265,66 @@ pub fn decode_response(st: &mut ResponseState, json: &str) -> Result<Vec<ChatChu
     if let Some(reason) = r.prompt_feedback.and_then(|f| f.block_reason) {
         // The prompt itself was blocked: no candidates, an answer filtered away.
         let _ = reason;
-        let mut c = st.chunk(Delta::default());
+        start_candidate(st, 0, &mut out);
+        let mut c = st.chunk(0, Delta::default());
         c.choices[0].finish_reason = Some(FinishReason::ContentFilter);
+        st.cands[0].finished = true;
         st.finished = true;
         out.push(c);
         return Ok(out);
     }
-    let Some(cand) = r.candidates.into_iter().next() else { return Ok(out) };
+    if st.cands.is_empty() {
+        // The assistant's turn opens even when the first element carries no candidate.
+        start_candidate(st, 0, &mut out);
+    }
+    for (n, cand) in r.candidates.into_iter().enumerate() {
+        let index = cand.index.unwrap_or(n as u32);
+        if index >= crate::chat::accumulate::MAX_CHOICES {
+            return Err(Error::decode(
+                "gemini",
+                format!("candidate index {index} is over the limit of {}", crate::chat::accumulate::MAX_CHOICES),
+            ));
+        }
+        start_candidate(st, index, &mut out);
+        decode_candidate(st, index, cand, &mut out);
+    }
+    st.finished = st.cands.iter().all(|c| !c.started || c.finished);
+    Ok(out)
+}
+
+/// Opens a candidate's choice with the assistant role, once.
+fn start_candidate(st: &mut ResponseState, index: u32, out: &mut Vec<ChatChunk>) {
+    let i = index as usize;
+    if st.cands.len() <= i {
+        st.cands.resize_with(i + 1, CandidateState::default);
+    }
+    if !st.cands[i].started {
+        st.cands[i].started = true;
+        out.push(st.chunk(index, Delta { role: Some("assistant".into()), content: Some(String::new()), ..Default::default() }));
+    }
+}
+
+fn decode_candidate(st: &mut ResponseState, index: u32, cand: Candidate, out: &mut Vec<ChatChunk>) {
+    let i = index as usize;
     for part in cand.content.map(|c| c.parts).unwrap_or_default() {
         if let Some(fc) = part.function_call {
             match (fc.name, fc.partial_args) {
                 (Some(name), _) if fc.will_continue == Some(true) => {
-                    st.flush_pending(&mut out);
-                    st.pending = Some(PendingCall {
+                    st.flush_pending(index, out);
+                    st.cands[i].pending = Some(PendingCall {
                         name,
                         args: fc.args.and_then(|a| a.as_object().cloned()).unwrap_or_default(),
                         signature: part.thought_signature.clone(),
                     });
                 }
                 (Some(name), _) => {
-                    st.flush_pending(&mut out);
+                    st.flush_pending(index, out);
                     let args = fc.args.unwrap_or_else(|| Value::Object(Map::new())).to_string();
-                    let c = st.call_chunk(name, args, part.thought_signature.clone());
+                    let c = st.call_chunk(index, name, args, part.thought_signature.clone());
                     out.push(c);
                 }
                 (None, Some(partials)) => {
-                    if let Some(p) = st.pending.as_mut() {
+                    if let Some(p) = st.cands[i].pending.as_mut() {
                         for a in partials {
                             let (value, append) = match (a.string_value, a.number_value, a.bool_value) {
                                 (Some(s), _, _) => (Value::String(s), true),
@@ -280,11 +336,11 @@ pub fn decode_response(st: &mut ResponseState, json: &str) -> Result<Vec<ChatChu
                         }
                     }
                     if fc.will_continue != Some(true) {
-                        st.flush_pending(&mut out);
+                        st.flush_pending(index, out);
                     }
                 }
                 // An empty functionCall closes the call being streamed.
-                (None, None) => st.flush_pending(&mut out),
+                (None, None) => st.flush_pending(index, out),
             }
             continue;
         }
@@ -294,19 +350,18 @@ pub fn decode_response(st: &mut ResponseState, json: &str) -> Result<Vec<ChatChu
             } else {
                 Delta { content: Some(text), ..Default::default() }
             };
-            out.push(st.chunk(delta));
+            out.push(st.chunk(index, delta));
         }
     }
     if let Some(reason) = cand.finish_reason {
-        st.flush_pending(&mut out);
-        if let Some(f) = map_finish_reason(&reason, st.tools > 0) {
-            let mut c = st.chunk(Delta::default());
+        st.flush_pending(index, out);
+        if let Some(f) = map_finish_reason(&reason, st.cands[i].tools > 0) {
+            let mut c = st.chunk(index, Delta::default());
             c.choices[0].finish_reason = Some(f);
-            st.finished = true;
+            st.cands[i].finished = true;
             out.push(c);
         }
     }
-    Ok(out)
 }
 
 pub fn parse_response(body: &[u8]) -> Result<ChatCompletion> {
@@ -319,4 +374,32 @@ pub fn parse_response(body: &[u8]) -> Result<ChatCompletion> {
         acc.push(c);
     }
     Ok(acc.into_completion())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_candidate_is_a_choice() {
+        // candidateCount 2: each candidate carries its index; candidatesTokenCount is "Total
+        // number of tokens across all the generated response candidates" (GenerateContentResponse
+        // UsageMetadata), so both are billed and both are returned.
+        let body = r#"{"candidates":[
+            {"index":0,"content":{"role":"model","parts":[{"text":"Paris."}]},"finishReason":"STOP"},
+            {"index":1,"content":{"role":"model","parts":[{"text":"It is Paris."}]},"finishReason":"STOP"}],
+            "usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":6,"totalTokenCount":14}}"#;
+        let done = parse_response(body.as_bytes()).unwrap();
+        assert_eq!(done.choices.len(), 2);
+        assert_eq!(done.choices[1].index, 1);
+        assert_eq!(done.choices[1].message.content.as_deref(), Some("It is Paris."));
+        assert_eq!(done.choices[1].finish_reason, Some(FinishReason::Stop));
+        assert_eq!(done.usage.unwrap().completion_tokens, 6);
+    }
+
+    #[test]
+    fn a_candidate_index_past_the_limit_is_refused() {
+        let body = r#"{"candidates":[{"index":4000000000,"content":{"parts":[{"text":"x"}]}}]}"#;
+        assert!(parse_response(body.as_bytes()).is_err());
+    }
 }

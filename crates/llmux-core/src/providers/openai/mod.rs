@@ -8,7 +8,7 @@ mod response;
 mod stream;
 
 pub use error::map_error;
-pub use request::{build_request, build_request_with, is_reasoning_model};
+pub use request::{build_request, build_request_with, has_cache_marks, is_reasoning_model};
 pub use response::parse_response;
 pub use stream::{decode_event, OpenAiStream, StreamState};
 
@@ -29,13 +29,18 @@ fn supports_json_schema(model: &str) -> bool {
         && m != "gpt-4o-2024-05-13"
 }
 
-/// What an OpenAI model (or an Azure deployment of one) can do.
-pub fn capabilities(model: &str) -> Capabilities {
+/// What an OpenAI model (or an Azure deployment of one) can do: the model database's flags
+/// where it knows the model (through `base_model` for an Azure deployment name), the name
+/// rules where it does not.
+pub fn capabilities(target: &Target) -> Capabilities {
+    let (model, info) = (target.model.as_str(), &target.info);
+    let json_schema = info.supports_response_schema.unwrap_or_else(|| supports_json_schema(model));
+    let reasoning = info.supports_reasoning.unwrap_or_else(|| is_reasoning_model(model));
     Capabilities {
-        json_schema: if supports_json_schema(model) { JsonSchemaSupport::Strict } else { JsonSchemaSupport::None },
-        forced_tool_choice: true,
-        thinking: if is_reasoning_model(model) { ThinkingStyle::Effort } else { ThinkingStyle::None },
-        image_input: true,
+        json_schema: if json_schema { JsonSchemaSupport::Strict } else { JsonSchemaSupport::None },
+        forced_tool_choice: info.supports_tool_choice.unwrap_or(true),
+        thinking: if reasoning { ThinkingStyle::Effort } else { ThinkingStyle::None },
+        image_input: info.supports_vision.unwrap_or(true),
     }
 }
 
@@ -45,7 +50,7 @@ impl Provider for OpenAi {
     }
 
     fn capabilities(&self, target: &Target) -> Capabilities {
-        capabilities(&target.model)
+        capabilities(target)
     }
 
     fn route(&self) -> Route<'_> {

@@ -62,6 +62,30 @@ struct Body<'a> {
     extra: &'a Map<String, Value>,
 }
 
+pub fn has_cache_marks(m: &Message) -> bool {
+    use crate::chat::{Content, ContentPart};
+    m.cache_control.is_some()
+        || matches!(&m.content, Some(Content::Parts(parts)) if parts.iter().any(|p| matches!(p,
+            ContentPart::Text { cache_control: Some(_), .. }
+            | ContentPart::ImageUrl { cache_control: Some(_), .. }
+            | ContentPart::File { cache_control: Some(_), .. })))
+}
+
+fn strip_cache_marks(m: &mut Message) {
+    use crate::chat::{Content, ContentPart};
+    m.cache_control = None;
+    if let Some(Content::Parts(parts)) = &mut m.content {
+        for p in parts {
+            match p {
+                ContentPart::Text { cache_control, .. }
+                | ContentPart::ImageUrl { cache_control, .. }
+                | ContentPart::File { cache_control, .. } => *cache_control = None,
+                ContentPart::InputAudio { .. } => {}
+            }
+        }
+    }
+}
+
 pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result<Built> {
     build_request_with(req, target, stream, stream)
 }
@@ -69,7 +93,9 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
 /// `stream_usage`: ask for usage in the stream (`stream_options.include_usage`).
 pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stream_usage: bool) -> Result<Built> {
     let mut warnings = Vec::new();
-    let reasoning = is_reasoning_model(&target.model);
+    // The model database knows what is behind a deployment name (`base_model`); the name rule
+    // covers models it does not know yet.
+    let reasoning = target.info.supports_reasoning.unwrap_or_else(|| is_reasoning_model(&target.model));
     let (mut max_tokens, mut max_completion_tokens) = (req.max_tokens, req.max_completion_tokens);
     let (mut temperature, mut top_p) = (req.temperature, req.top_p);
     if reasoning {
@@ -86,12 +112,16 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
             top_p = None;
         }
     }
-    // Ids from another provider (a Gemini id with its thought signature) over OpenAI's limit.
+    // Ids from another provider (a Gemini id with its thought signature) over OpenAI's limit,
+    // and Anthropic's cache markers, which OpenAI's schema refuses (it caches on its own): the
+    // history is copied only when one is there.
+    let marked = req.messages.iter().any(has_cache_marks);
     let portable;
-    let messages: &[Message] = if req.messages.iter().any(|m| {
-        m.tool_calls.iter().flatten().any(|t| matches!(tool_ids::portable(&t.id), std::borrow::Cow::Owned(_)))
-            || m.tool_call_id.as_deref().is_some_and(|id| matches!(tool_ids::portable(id), std::borrow::Cow::Owned(_)))
-    }) {
+    let messages: &[Message] = if marked
+        || req.messages.iter().any(|m| {
+            m.tool_calls.iter().flatten().any(|t| matches!(tool_ids::portable(&t.id), std::borrow::Cow::Owned(_)))
+                || m.tool_call_id.as_deref().is_some_and(|id| matches!(tool_ids::portable(id), std::borrow::Cow::Owned(_)))
+        }) {
         portable = req
             .messages
             .iter()
@@ -103,6 +133,7 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
                 if let Some(id) = &mut m.tool_call_id {
                     *id = tool_ids::portable(id).into_owned();
                 }
+                strip_cache_marks(&mut m);
                 m
             })
             .collect::<Vec<_>>();
@@ -110,6 +141,15 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
     } else {
         &req.messages
     };
+    let unmarked_tools;
+    let mut tools = req.tools.as_deref().filter(|t| !t.is_empty());
+    if let Some(t) = tools.filter(|t| t.iter().any(|t| t.cache_control.is_some())) {
+        unmarked_tools = t.iter().cloned().map(|t| crate::chat::Tool { cache_control: None, ..t }).collect::<Vec<_>>();
+        tools = Some(&unmarked_tools);
+    }
+    if marked || tools != req.tools.as_deref().filter(|t| !t.is_empty()) {
+        warnings.push(format!("cache_control markers were dropped: {} caches prompts by itself", target.provider.name()));
+    }
     let body = Body {
         model: &target.model,
         messages,
@@ -123,7 +163,7 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
         frequency_penalty: req.frequency_penalty,
         seed: req.seed,
         user: req.user.as_deref(),
-        tools: req.tools.as_deref().filter(|t| !t.is_empty()),
+        tools,
         tool_choice: req.tool_choice.as_ref(),
         parallel_tool_calls: req.parallel_tool_calls,
         response_format: req.response_format.as_ref(),
