@@ -297,6 +297,8 @@ export type UsageCallback = (
 export interface ConfigureOptions {
   /** Route every call (callLiteLLM, promptForData, createChatFn, completion, stream) through this router. */
   router?: Router | null
+  /** openai-node's option: an Entra ID token for direct calls to `azure/...` models that bring no key (asked before every call; cache in the provider, as @azure/identity does). */
+  azureADTokenProvider?: (() => Promise<string> | string) | null
   /** Secrets by their usual names (OPENAI_API_KEY, ANTHROPIC_API_KEY, AWS_ACCESS_KEY_ID, LLM_ENDPOINTS...), or an async provider of them. */
   secrets?: Record<string, unknown> | (() => Promise<Record<string, unknown>> | Record<string, unknown>) | null
   /** How long a provider's answer is reused; then refreshed in the background (stale while revalidate). Default 300 000. */

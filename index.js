@@ -54,7 +54,8 @@ function checkNumber(name, v, min) {
 /** Sets process-wide options; keys not given keep their value. */
 function configure(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('configure() takes an options object')
-  const { secrets, secretsTtlMs, secretsTimeoutMs, onUsage, onUsageTimeoutMs, isKilled, killPollMs, onWarning, timeouts, limits, router, mock } = options
+  const { secrets, secretsTtlMs, secretsTimeoutMs, onUsage, onUsageTimeoutMs, isKilled, killPollMs, onWarning, timeouts, limits, router, mock, azureADTokenProvider } =
+    options
   if (router !== undefined && router !== null && !(router instanceof Router)) throw invalid('router must be a Router')
   if (secrets !== undefined && secrets !== null && typeof secrets !== 'function' && typeof secrets !== 'object') {
     throw invalid('secrets must be an object or an async function returning one')
@@ -65,6 +66,7 @@ function configure(options = {}) {
   checkFunction('onUsage', onUsage)
   checkFunction('isKilled', isKilled)
   checkFunction('onWarning', onWarning)
+  checkFunction('azureADTokenProvider', azureADTokenProvider)
   checkNumber('killPollMs', killPollMs, 10)
   if ('secrets' in options) {
     settings.secrets = secrets ?? undefined
@@ -79,6 +81,7 @@ function configure(options = {}) {
   if ('onUsage' in options) settings.onUsage = onUsage ?? undefined
   if ('isKilled' in options) settings.isKilled = isKilled ?? undefined
   if ('onWarning' in options) settings.onWarning = onWarning ?? undefined
+  if ('azureADTokenProvider' in options) settings.azureADTokenProvider = azureADTokenProvider ?? undefined
   if (killPollMs !== undefined) settings.killPollMs = killPollMs
   if (timeouts !== undefined) {
     if (timeouts === null || typeof timeouts !== 'object') throw invalid('timeouts must be an object')
@@ -390,7 +393,28 @@ function splitRequest(request) {
   let modelJson = null
   if (typeof model === 'string') rest.model = model
   else modelJson = toJson('model', model)
-  return { signal: checkSignal(signal), account: account ?? null, requestId, model, modelJson, body: toJson('request', rest) }
+  return { signal: checkSignal(signal), account: account ?? null, requestId, model, modelJson, rest, body: toJson('request', rest) }
+}
+
+/**
+ * openai-node's `azureADTokenProvider`: for a direct call to an Azure model that brings no key
+ * or token of its own, the provider is asked for an Entra ID token before every call (caching
+ * is the provider's, as in openai-node: @azure/identity's refreshes before expiry).
+ */
+async function withAzureToken(r) {
+  const provider = settings.azureADTokenProvider
+  if (!provider || typeof r.model !== 'string' || !r.model.startsWith('azure/')) return
+  if (r.rest.api_key !== undefined || r.rest.azure_ad_token !== undefined) return
+  let token
+  try {
+    token = await within(Promise.resolve().then(() => provider()), settings.secretsTimeoutMs, 'azureADTokenProvider')
+  } catch (e) {
+    throw new LlmuxError({ code: 'auth', message: `azureADTokenProvider failed: ${e && e.message}`, retryable: true, provider: 'azure' })
+  }
+  if (typeof token !== 'string' || token === '') {
+    throw new LlmuxError({ code: 'auth', message: 'azureADTokenProvider must return a non-empty string', retryable: false, provider: 'azure' })
+  }
+  r.body = toJson('request', { ...r.rest, azure_ad_token: token })
 }
 
 /** Who a request is for, for per-user limits and the cache: the account's user. */
@@ -412,6 +436,7 @@ async function completion(request, router) {
   const r = splitRequest(request)
   if (r.signal?.aborted) throw cancelledError()
   await ensureSecrets()
+  if (!router && !settings.router) await withAzureToken(r)
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
   const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
   const result = batch.data ? JSON.parse(batch.data) : undefined
@@ -492,6 +517,7 @@ function stream(request, router) {
           call.starting ??= (async () => {
             if (r.signal?.aborted) throw cancelledError()
             await ensureSecrets()
+            if (!router && !settings.router) await withAzureToken(r)
             // return() or an abort may have come while the secrets loaded.
             if (call.finished) return
             if (r.signal?.aborted) throw cancelledError()

@@ -253,3 +253,47 @@ describe('azure', () => {
     assert.ok(r.text.length > 0)
   })
 })
+
+describe('the model database, warnings and current non-Claude models', () => {
+  test('an answer carries its cost and its warnings; onUsage gets the same cost', async () => {
+    usage = []
+    const res = await completion({ ...ask('anthropic/claude-sonnet-4-5', 'priced answer', { temperature: 0.3, top_p: 0.9, seed: 7 }), account: { user: 'u' } })
+    assert.ok(res.warnings.some((w) => /not both/.test(w)) && res.warnings.some((w) => /seed/.test(w)), res.warnings.join('; '))
+    const cost = res.llmux.cost
+    assert.ok(cost.total > 0 && Math.abs(cost.total - (cost.input + cost.cache_read + cost.cache_write + cost.output)) < 1e-12, JSON.stringify(cost))
+    assert.equal(usage.at(-1)[6].cost_usd, cost.total)
+  })
+
+  test('a stream exposes its warnings and cost once it ends', async () => {
+    const it = stream(ask('gemini/gemini-2.5-flash', 'streamed and priced', { user: 'someone' }))
+    for await (const _ of it);
+    assert.ok(it.warnings.some((w) => /user is not supported by Gemini/.test(w)), it.warnings.join('; '))
+    assert.ok(it.cost > 0)
+  })
+
+  test('Llama 4 on Bedrock with tools: a forced choice it would refuse is sent as auto, with a warning', async () => {
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }]
+    const res = await completion(ask('bedrock/us.meta.llama4-maverick-17b-instruct-v1:0', 'call {"city":"Oslo"}', { tools, tool_choice: 'required' }))
+    assert.equal(res.choices[0].message.tool_calls[0].function.name, 'get_weather')
+    assert.deepEqual(bedrock.requests.at(-1).body.toolConfig.toolChoice, { auto: {} })
+    assert.ok(res.warnings.some((w) => /tool_choice/.test(w)))
+    // Nova takes it.
+    await completion(ask('bedrock/amazon.nova-pro-v1:0', 'x', { tools, tool_choice: 'required' }))
+    assert.deepEqual(bedrock.requests.at(-1).body.toolConfig.toolChoice, { any: {} })
+  })
+
+  test('Gemini takes full JSON Schema ($defs and $ref as Pydantic writes them, const, type arrays) for tools and response formats', async () => {
+    const schema = {
+      $defs: { City: { type: 'object', properties: { name: { type: 'string' }, kind: { const: 'city' } }, required: ['name'] } },
+      type: 'object',
+      properties: { city: { $ref: '#/$defs/City' }, days: { type: ['integer', 'null'] } },
+      required: ['city', 'days'],
+      additionalProperties: false,
+    }
+    const res = await completion(ask('gemini/gemini-3-pro-preview', 'call {"city":{"name":"Oslo"},"days":null}', { tools: [{ type: 'function', function: { name: 'forecast', parameters: schema } }] }))
+    assert.equal(res.choices[0].message.tool_calls[0].function.name, 'forecast')
+    assert.deepEqual(gemini.requests.at(-1).body.tools[0].functionDeclarations[0].parametersJsonSchema, schema)
+    const rf = await completion(ask('gemini/gemini-2.5-pro', 'json:{"city":{"name":"Oslo"},"days":3}', { response_format: { type: 'json_schema', json_schema: { name: 'f', schema } } }))
+    assert.deepEqual(rf.choices[0].message.parsed, { city: { name: 'Oslo' }, days: 3 })
+  })
+})

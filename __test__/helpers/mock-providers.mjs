@@ -9,7 +9,7 @@ import { readFixture, startMockOpenAI } from './mock-openai.mjs'
 
 export const AWS = { accessKeyId: 'AKIDLLMUXTEST', secretAccessKey: 'llmux-test-secret-key', sessionToken: 'llmux-session-token', region: 'us-east-1' }
 
-function listen(handler) {
+export function listen(handler) {
   const requests = []
   const sockets = new Set()
   const server = http.createServer((req, res) => {
@@ -296,6 +296,21 @@ export function startMockBedrock() {
       const refused = claudeRefusal(modelId, { ...extra, temperature: b.inferenceConfig?.temperature, top_p: b.inferenceConfig?.topP })
       if (refused) return fail(400, 'ValidationException', refused)
     }
+    // ToolChoice: `tool` "Only supported by Anthropic Claude 3 and Amazon Nova models"; `any`
+    // also by Mistral Large (API_runtime_ToolChoice); others refuse the field.
+    const choice = b.toolConfig?.toolChoice
+    const takesForced = /anthropic|claude|amazon\.nova/.test(modelId) || (choice?.any && /mistral\.mistral-large/.test(modelId))
+    for (const k of ['any', 'tool']) {
+      if (choice?.[k] && !takesForced) return fail(400, 'ValidationException', `This model doesn't support the toolConfig.toolChoice.${k} field. Remove toolConfig.toolChoice.${k} and try again.`)
+    }
+    // ToolResultContentBlock.image: "only supported by Amazon Nova and Anthropic Claude 3 and 4 models".
+    for (const msg of b.messages) {
+      for (const c of msg.content ?? []) {
+        if (c.toolResult?.content?.some((x) => x.image) && !/anthropic|claude|amazon\.nova/.test(modelId)) {
+          return fail(400, 'ValidationException', "This model doesn't support the image content block in a tool result.")
+        }
+      }
+    }
     const lastContent = b.messages.at(-1).content
     const result = lastContent.find((c) => c.toolResult)?.toolResult
     if (result) {
@@ -303,7 +318,7 @@ export function startMockBedrock() {
       if (!prev?.content.some((c) => c.toolUse?.toolUseId === result.toolUseId)) return fail(400, 'ValidationException', 'The toolResult blocks must match the toolUse blocks of the previous turn.')
     }
     const text = result ? `tool said: ${result.content.map((c) => c.text ?? JSON.stringify(c.json)).join('')}` : (lastContent.filter((c) => 'text' in c).at(-1)?.text ?? '')
-    const forced = b.toolConfig?.toolChoice?.tool?.name
+    const forced = b.toolConfig?.toolChoice?.tool?.name ?? (b.toolConfig?.toolChoice?.any ? b.toolConfig.tools[0].toolSpec.name : undefined)
     if (forced || (b.toolConfig?.tools?.length && text.startsWith('call '))) {
       const name = forced ?? b.toolConfig.tools[0].toolSpec.name
       const args = text.startsWith('json:') ? text.slice(5) : text.startsWith('call ') ? text.slice(5) : '{}'
@@ -457,7 +472,10 @@ export function startMockAzure() {
     const fail = (status, code, message) => json(res, status, { error: { code, message } })
     const m = /^\/openai\/deployments\/([^/]+)\/chat\/completions\?api-version=([\w.-]+)$/.exec(req.url)
     if (!m) return fail(404, '404', 'Resource not found')
-    if (req.headers['api-key'] !== 'azure-test-key') return fail(401, '401', 'Access denied due to invalid subscription key or wrong API endpoint.')
+    // A resource key in `api-key`, or an Entra ID token as a bearer token (Azure OpenAI
+    // reference, "Authentication").
+    const entra = req.headers.authorization === 'Bearer entra-test-token'
+    if (req.headers['api-key'] !== 'azure-test-key' && !entra) return fail(401, '401', 'Access denied due to invalid subscription key or wrong API endpoint.')
     const b = r.body
     if (b.stream_options && m[2] < '2024-09-01') return fail(400, 'BadRequest', 'Unrecognized request argument supplied: stream_options')
     const text = textOf(b.messages.at(-1).content)

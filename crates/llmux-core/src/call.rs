@@ -34,6 +34,8 @@ pub struct Call {
     pub limits: Limits,
     /// What preparing the call found worth saying (an unknown model), before the provider's own.
     pub warnings: Vec<String>,
+    /// Where a cloud credential (`target.cloud`) is fetched and kept.
+    pub credentials: Arc<crate::credentials::CredentialCache>,
 }
 
 impl std::fmt::Debug for Call {
@@ -70,7 +72,16 @@ impl Call {
         } else {
             crate::models::unknown_model_warning(target.provider, &target.model).into_iter().collect()
         };
-        Ok(Call { model_label: request.model.clone(), request, target, structured, http: engine.http(), limits: engine.limits(), warnings })
+        Ok(Call {
+            model_label: request.model.clone(),
+            request,
+            target,
+            structured,
+            http: engine.http(),
+            limits: engine.limits(),
+            warnings,
+            credentials: engine.credentials(),
+        })
     }
 }
 
@@ -249,7 +260,19 @@ async fn run_http(
     warnings: &mut Vec<String>,
     sent: &mut bool,
 ) -> Result<Option<ChatCompletion>> {
-    let built = adapter.build_request(&call.request, &call.target, stream)?;
+    // A cloud credential is fetched (or taken from the cache) only now, on the call's task.
+    let authorized;
+    let target = if call.target.cloud.is_some() {
+        let mut t = call.target.clone();
+        crate::credentials::authorize(&mut t, &call.credentials, &call.http)
+            .await
+            .map_err(|e| e.with_provider(call.target.provider.name()))?;
+        authorized = t;
+        &authorized
+    } else {
+        &call.target
+    };
+    let built = adapter.build_request(&call.request, target, stream)?;
     warnings.extend(built.warnings);
     let provider = call.target.provider.name();
     let deadline = transport::deadline_in(call.target.timeouts.total);

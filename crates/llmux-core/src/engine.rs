@@ -74,6 +74,8 @@ pub struct Engine {
     http: RwLock<Arc<HttpClients>>,
     /// Whether a request may name the offline `mock` provider (router configs always may).
     mock: AtomicBool,
+    /// Cloud credentials fetched for calls (Vertex, Bedrock, Azure), until they near expiry.
+    credentials: Arc<crate::credentials::CredentialCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -102,6 +104,7 @@ impl Engine {
             // Off in production: a request's model id (amplify's comes from its users) must not
             // reach a provider that answers anything for free. `LLMUX_MOCK=1` turns it on.
             mock: AtomicBool::new(std::env::var("LLMUX_MOCK").is_ok_and(|v| v == "1" || v == "true")),
+            credentials: Arc::default(),
         }
     }
 
@@ -149,6 +152,11 @@ impl Engine {
 
     pub fn mock_enabled(&self) -> bool {
         self.mock.load(Ordering::Relaxed)
+    }
+
+    /// The cache of cloud credentials.
+    pub fn credentials(&self) -> Arc<crate::credentials::CredentialCache> {
+        self.credentials.clone()
     }
 
     /// The HTTP clients for a new call.

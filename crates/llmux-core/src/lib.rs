@@ -6,6 +6,7 @@ pub mod amplify;
 pub mod cache;
 pub mod call;
 pub mod chat;
+pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod models;

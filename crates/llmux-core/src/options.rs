@@ -27,6 +27,10 @@ pub struct Endpoint {
     pub aws_session_token: Option<String>,
     pub vertex_project: Option<String>,
     pub vertex_location: Option<String>,
+    /// A Google service-account key (its JSON, or a path to it) for Vertex AI.
+    pub vertex_credentials: Option<String>,
+    /// A Microsoft Entra ID token for Azure OpenAI.
+    pub azure_ad_token: Option<String>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -42,6 +46,8 @@ impl std::fmt::Debug for Endpoint {
             .field("aws_session_token", &shown(&self.aws_session_token))
             .field("vertex_project", &self.vertex_project)
             .field("vertex_location", &self.vertex_location)
+            .field("vertex_credentials", &shown(&self.vertex_credentials))
+            .field("azure_ad_token", &shown(&self.azure_ad_token))
             .finish()
     }
 }
@@ -209,6 +215,8 @@ impl CallOptions {
             aws_session_token: string(req, &["aws_session_token"])?,
             vertex_project: string(req, &["vertex_project"])?,
             vertex_location: string(req, &["vertex_location"])?,
+            vertex_credentials: string(req, &["vertex_credentials"])?,
+            azure_ad_token: string(req, &["azure_ad_token"])?,
         };
         endpoint.validate()?;
         let cache = match req.take_option("cache") {
@@ -259,6 +267,8 @@ impl CallOptions {
             ("aws_session_token", e.aws_session_token.is_some()),
             ("vertex_project", e.vertex_project.is_some()),
             ("vertex_location", e.vertex_location.is_some()),
+            ("vertex_credentials", e.vertex_credentials.is_some()),
+            ("azure_ad_token", e.azure_ad_token.is_some()),
             ("extra_headers", !self.extra_headers.is_empty()),
         ] {
             if set {

@@ -94,6 +94,11 @@ impl HttpClients {
         self.connect
     }
 
+    /// The pooled client, for credential endpoints.
+    pub fn pooled(&self) -> &reqwest::Client {
+        &self.pooled
+    }
+
     fn client(&self, fresh: bool) -> &reqwest::Client {
         if fresh {
             &self.fresh

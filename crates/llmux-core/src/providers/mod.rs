@@ -154,6 +154,10 @@ pub struct Target {
     pub aws: Option<AwsCredentials>,
     /// What the model database knows of this model (under the call's `model_info`).
     pub info: std::sync::Arc<crate::models::ModelInfo>,
+    /// Where the credential comes from when none was given: filled in just before sending.
+    pub cloud: Option<crate::credentials::CloudAuth>,
+    /// Azure: `api_key` holds an Entra ID token (sent as a bearer token, not `api-key`).
+    pub entra: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -171,6 +175,26 @@ impl std::fmt::Debug for Target {
             .field("region", &self.region)
             .field("aws", &self.aws)
             .finish_non_exhaustive()
+    }
+}
+
+/// Says which of the OpenAI parameters set on `req` a provider has no place for: each is
+/// dropped, and the caller is told (`warnings` on the answer, `onWarning`).
+pub fn drop_unsupported(req: &ChatRequest, provider: &str, names: &[&str], warnings: &mut Vec<String>) {
+    for name in names {
+        let set = match *name {
+            "n" => req.n.is_some_and(|n| n != 1),
+            "seed" => req.seed.is_some(),
+            "presence_penalty" => req.presence_penalty.is_some(),
+            "frequency_penalty" => req.frequency_penalty.is_some(),
+            "user" => req.user.is_some(),
+            "parallel_tool_calls" => req.parallel_tool_calls.is_some(),
+            "response_format" => req.response_format.is_some(),
+            _ => false,
+        };
+        if set {
+            warnings.push(format!("{name} is not supported by {provider} and was dropped"));
+        }
     }
 }
 

@@ -75,6 +75,8 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
         region: ep.region.clone(),
         aws: None,
         info: std::sync::Arc::new(crate::models::resolve(provider, model, options.model_info.as_ref())),
+        cloud: None,
+        entra: false,
     };
     let base = ep.api_base.clone();
     match provider {
@@ -88,7 +90,7 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
                 return Err(missing("OPENAI_API_KEY", provider));
             }
         }
-        ProviderKind::Azure => resolve_azure(&mut t, base, secrets, caller_host)?,
+        ProviderKind::Azure => resolve_azure(&mut t, base, ep, secrets, caller_host)?,
         ProviderKind::Anthropic => {
             t.base_url = base
                 .or_else(|| secrets.secret("ANTHROPIC_BASE_URL"))
@@ -99,7 +101,7 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
                 return Err(missing("ANTHROPIC_API_KEY", provider));
             }
         }
-        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, ep, &stored, secrets)?,
+        ProviderKind::Bedrock => resolve_bedrock(&mut t, base, ep, &stored, secrets, caller_host)?,
         ProviderKind::Gemini => {
             let root = base
                 .or_else(|| secrets.secret("GEMINI_BASE_URL"))
@@ -140,7 +142,19 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
             t.base_url = format!("{}/v1/projects/{project}/locations/{location}/publishers/{publisher}/models", root.trim_end_matches('/'));
             t.api_key = t.api_key.or_else(|| stored("VERTEXAI_ACCESS_TOKEN")).or_else(|| stored("GOOGLE_ACCESS_TOKEN"));
             if t.api_key.is_none() {
-                return Err(missing("VERTEXAI_ACCESS_TOKEN (a bearer token)", provider));
+                // A key's JSON may come with a request; a path to one only from configuration
+                // (a request must not make llmux read the server's files).
+                let explicit = ep.vertex_credentials.as_deref().map(str::trim);
+                if explicit.is_some_and(|e| !e.starts_with('{')) && !options.configured {
+                    return Err(Error::invalid_request("vertex_credentials in a request must be the key's JSON, not a path"));
+                }
+                if caller_host && explicit.is_none() {
+                    return Err(missing(
+                        "VERTEXAI_ACCESS_TOKEN or vertex_credentials (a caller's api_base gets no stored credentials)",
+                        provider,
+                    ));
+                }
+                t.cloud = Some(crate::credentials::CloudAuth::Google(crate::credentials::google::source(secrets, explicit)?));
             }
         }
         ProviderKind::Mock => {}
@@ -159,6 +173,7 @@ fn resolve_bedrock(
     ep: &Endpoint,
     stored: &dyn Fn(&str) -> Option<String>,
     secrets: &dyn Secrets,
+    caller_host: bool,
 ) -> Result<()> {
     let region = t
         .region
@@ -189,7 +204,18 @@ fn resolve_bedrock(
             // A Bedrock API key instead of SigV4.
             t.api_key = t.api_key.take().or_else(|| stored("AWS_BEARER_TOKEN_BEDROCK"));
             if t.api_key.is_none() {
-                return Err(missing("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_BEARER_TOKEN_BEDROCK)", ProviderKind::Bedrock));
+                // The rest of the AWS chain: a profile, web identity, the container endpoint.
+                let chain =
+                    if caller_host { None } else { crate::credentials::aws::source(secrets, t.region.as_deref().unwrap_or("us-east-1"))? };
+                match chain {
+                    Some(s) => t.cloud = Some(crate::credentials::CloudAuth::Aws(s)),
+                    None => {
+                        return Err(missing(
+                            "AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, web identity, a container role, or AWS_BEARER_TOKEN_BEDROCK)",
+                            ProviderKind::Bedrock,
+                        ))
+                    }
+                }
             }
         }
     }
@@ -232,7 +258,7 @@ fn amplify_endpoint(secrets: &dyn Secrets, deployment: &str) -> Option<(String, 
     Some((e.get("url")?.as_str()?.to_owned(), e.get("key")?.as_str()?.to_owned()))
 }
 
-fn resolve_azure(t: &mut Target, base: Option<String>, secrets: &dyn Secrets, caller_host: bool) -> Result<()> {
+fn resolve_azure(t: &mut Target, base: Option<String>, ep: &Endpoint, secrets: &dyn Secrets, caller_host: bool) -> Result<()> {
     let mut url = base.or_else(|| secrets.secret("AZURE_OPENAI_ENDPOINT")).or_else(|| secrets.secret("AZURE_API_BASE"));
     if url.is_none() {
         if let Some((u, key)) = amplify_endpoint(secrets, &t.model) {
@@ -250,11 +276,31 @@ fn resolve_azure(t: &mut Target, base: Option<String>, secrets: &dyn Secrets, ca
         .or_else(|| secrets.secret("AZURE_OPENAI_API_VERSION"))
         .or_else(|| secrets.secret("AZURE_API_VERSION"))
         .or_else(|| Some(azure::DEFAULT_API_VERSION.to_owned()));
+    // An Entra ID token the caller gives beats any stored key (openai-python: a static
+    // azure_ad_token is used before the key's header would be).
+    if let Some(token) = ep.azure_ad_token.clone() {
+        t.api_key = Some(token);
+        t.entra = true;
+        return Ok(());
+    }
     if !caller_host {
         t.api_key = t.api_key.take().or_else(|| secrets.secret("AZURE_OPENAI_API_KEY")).or_else(|| secrets.secret("AZURE_API_KEY"));
+        if t.api_key.is_none() {
+            if let Some(token) = crate::credentials::azure::static_token(secrets) {
+                t.api_key = Some(token);
+                t.entra = true;
+            } else if let Some(s) = crate::credentials::azure::source(secrets) {
+                t.cloud = Some(crate::credentials::CloudAuth::Azure(s));
+                t.entra = true;
+                return Ok(());
+            }
+        }
     }
     if t.api_key.is_none() {
-        return Err(missing("AZURE_OPENAI_API_KEY", ProviderKind::Azure));
+        return Err(missing(
+            "AZURE_OPENAI_API_KEY (or an Entra ID token: azure_ad_token, AZURE_AD_TOKEN, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET)",
+            ProviderKind::Azure,
+        ));
     }
     Ok(())
 }

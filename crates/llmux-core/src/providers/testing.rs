@@ -22,6 +22,8 @@ pub fn target(provider: ProviderKind, model: &str) -> Target {
             session_token: Some("session-token".to_owned()),
         }),
         info: std::sync::Arc::new(crate::models::resolve(provider, model, None)),
+        cloud: None,
+        entra: false,
     }
 }
 

@@ -230,17 +230,12 @@ pub fn build_body(req: &ChatRequest, model: Option<&str>, warnings: &mut Vec<Str
             warnings.push(format!("{k} is not a Messages API parameter and was dropped"));
         }
     }
-    for (k, what) in [
-        ("n", req.n.is_some()),
-        ("seed", req.seed.is_some()),
-        ("presence_penalty", req.presence_penalty.is_some()),
-        ("frequency_penalty", req.frequency_penalty.is_some()),
-        ("response_format", req.response_format.is_some()),
-    ] {
-        if what {
-            warnings.push(format!("{k} is not supported by Anthropic and was dropped"));
-        }
-    }
+    crate::providers::drop_unsupported(
+        req,
+        "Anthropic",
+        &["n", "seed", "presence_penalty", "frequency_penalty", "response_format"],
+        warnings,
+    );
     Ok(body)
 }
 

@@ -40,7 +40,13 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
         format!("{}/openai/deployments/{}/chat/completions?api-version={}", target.base_url.trim_end_matches('/'), target.model, version);
     built.http.headers.retain(|(k, _)| *k != "authorization");
     if let Some(key) = &target.api_key {
-        built.http.headers.push(("api-key", key.clone()));
+        // An Entra ID token is a bearer token; a resource key goes in `api-key`
+        // (https://learn.microsoft.com/azure/ai-services/openai/reference#authentication).
+        if target.entra {
+            built.http.headers.push(("authorization", format!("Bearer {key}")));
+        } else {
+            built.http.headers.push(("api-key", key.clone()));
+        }
     }
     if stream && !stream_usage {
         built.warnings.push(format!(

@@ -310,6 +310,14 @@ pub fn build_body(req: &ChatRequest, model: &str, warnings: &mut Vec<String>) ->
             body.insert("toolConfig".into(), json!({"tools": tools}));
         }
     }
+    // Converse has no place for these (ConverseRequest: inferenceConfig holds maxTokens,
+    // temperature, topP, stopSequences only); a json_schema format was made a forced tool before.
+    crate::providers::drop_unsupported(
+        req,
+        "Bedrock Converse",
+        &["n", "seed", "presence_penalty", "frequency_penalty", "user", "parallel_tool_calls", "response_format"],
+        warnings,
+    );
     for k in req.extra.keys() {
         // Claude's own fields were placed above.
         if is_claude(model) && matches!(k.as_str(), "thinking" | "output_config" | "top_k") {

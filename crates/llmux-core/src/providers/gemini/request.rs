@@ -242,6 +242,14 @@ pub fn build_body_for(req: &ChatRequest, model: &str, warnings: &mut Vec<String>
     if let Some(seed) = req.seed {
         gen.insert("seed".into(), json!(seed));
     }
+    // GenerationConfig.presencePenalty / frequencyPenalty (googleapis/js-genai types.ts).
+    if let Some(p) = req.presence_penalty {
+        gen.insert("presencePenalty".into(), json!(p));
+    }
+    if let Some(p) = req.frequency_penalty {
+        gen.insert("frequencyPenalty".into(), json!(p));
+    }
+    crate::providers::drop_unsupported(req, "Gemini", &["user", "parallel_tool_calls"], warnings);
     if let Some(n) = req.n {
         gen.insert("candidateCount".into(), json!(n));
     }
