@@ -110,3 +110,15 @@ test('a reasoning model gets max_completion_tokens, as the real API demands', as
   assert.equal(res.choices[0].message.content, 'think')
   assert.equal(server.requests.at(-1).body.max_completion_tokens, 20)
 })
+
+test('GPT-5 gets max_completion_tokens, its reasoning_effort, and no sampling it refuses (with a warning on the answer)', async () => {
+  const res = await completion({ model: 'openai/gpt-5', messages: [{ role: 'user', content: 'five' }], max_tokens: 30, temperature: 0.2, top_p: 0.5, reasoning_effort: 'minimal' })
+  assert.equal(res.choices[0].message.content, 'five')
+  const sent = server.requests.at(-1).body
+  assert.equal(sent.max_completion_tokens, 30)
+  assert.equal(sent.reasoning_effort, 'minimal')
+  assert.equal(sent.temperature, undefined)
+  assert.equal(sent.top_p, undefined)
+  assert.equal(res.warnings.filter((w) => /temperature|top_p/.test(w)).length, 2)
+  assert.ok(res.llmux.cost.total > 0)
+})

@@ -297,3 +297,37 @@ describe('the model database, warnings and current non-Claude models', () => {
     assert.deepEqual(rf.choices[0].message.parsed, { city: { name: 'Oslo' }, days: 3 })
   })
 })
+
+describe('GPT-5 and o-series on OpenAI-shaped Azure; Gemini 2.5 and 3 on Vertex AI', () => {
+  test('an Azure deployment named for nothing is treated as GPT-5 through base_model', async () => {
+    const req = (extra) => ({ model: 'azure/prod-chat-7', messages: [{ role: 'user', content: 'five speaks' }], max_tokens: 40, temperature: 0.2, max_retries: 0, ...extra })
+    // By its name alone it looks like a chat model, and GPT-5 refuses max_tokens.
+    const e = await collect(stream(req({}))).catch((x) => x)
+    assert.equal(e.code, 'bad_request', String(e))
+    const it = stream(req({ base_model: 'azure/gpt-5' }))
+    let text = ''
+    for await (const c of it) text += c.choices[0]?.delta?.content ?? ''
+    assert.equal(text, 'five speaks')
+    const sent = azure.requests.at(-1).body
+    assert.equal(sent.max_completion_tokens, 40)
+    assert.equal(sent.temperature, undefined)
+    assert.ok(it.warnings.some((w) => /temperature/.test(w)))
+    assert.ok(it.cost > 0, 'priced as GPT-5')
+  })
+
+  for (const [model, expect] of [
+    ['vertex_ai/gemini-2.5-flash', { thinkingBudget: 2048, includeThoughts: true }],
+    ['vertex_ai/gemini-3-pro-preview', { thinkingLevel: 'MEDIUM', includeThoughts: true }],
+  ]) {
+    test(`${model}: the publisher path with a bearer token, and the thinking setting the model takes`, async () => {
+      configure({ secrets: { ...mocks.secrets, VERTEXAI_BASE_URL: gemini.url } })
+      const r = await collect(stream(ask(model, 'vertex gemini', { reasoning_effort: 'medium' })))
+      assert.equal(r.text, 'vertex gemini')
+      const sent = gemini.requests.at(-1)
+      assert.match(sent.url, /^\/v1\/projects\/proj\/locations\/us-east5\/publishers\/google\/models\/gemini-[\w.-]+:streamGenerateContent\?alt=sse$/)
+      assert.deepEqual(sent.body.generationConfig.thinkingConfig, expect)
+      configure({ secrets: mocks.secrets })
+    })
+  }
+})
+

@@ -78,6 +78,13 @@ export async function startMockOpenAI() {
     if (isReasoning(body.model) && body.max_tokens !== undefined) {
       return sendJson(res, 400, haveFixtures ? readFixture('openai/error.400.unsupported-parameter.json') : apiError("Unsupported parameter: 'max_tokens'", 'invalid_request_error', 'max_tokens', 'unsupported_parameter'))
     }
+    // Reasoning models take sampling settings only at their defaults (OpenAI reasoning guide;
+    // the API's `unsupported_value` error).
+    for (const k of ['temperature', 'top_p']) {
+      if (isReasoning(body.model) && body[k] !== undefined && body[k] !== 1) {
+        return sendJson(res, 400, apiError(`Unsupported value: '${k}' does not support ${body[k]} with this model. Only the default (1) value is supported.`, 'invalid_request_error', k, 'unsupported_value'))
+      }
+    }
     if (body.stream_options !== undefined && body.stream !== true) {
       return sendJson(res, 400, apiError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options', null))
     }

@@ -383,9 +383,14 @@ export function startMockBedrock() {
 export function startMockGemini() {
   return listen((req, res, r) => {
     const fail = (code, status, message) => json(res, code, { error: { code, message, status } })
+    // The Gemini API (an API key) and Vertex AI (an OAuth bearer token, the publisher path) serve
+    // the same generateContent body.
     const m = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)(\?alt=sse)?$/.exec(req.url)
+      ?? /^\/v1\/projects\/[\w-]+\/locations\/[\w-]+\/publishers\/google\/models\/([^:]+):(generateContent|streamGenerateContent)(\?alt=sse)?$/.exec(req.url)
     if (!m) return fail(404, 'NOT_FOUND', `unknown URL ${req.url}`)
-    if (req.headers['x-goog-api-key'] !== 'gemini-test-key') return fail(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.')
+    const vertex = req.url.startsWith('/v1/projects/')
+    if (vertex && req.headers.authorization !== 'Bearer ya29.vertex-test') return fail(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.')
+    if (!vertex && req.headers['x-goog-api-key'] !== 'gemini-test-key') return fail(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.')
     const b = r.body
     if (!b || !Array.isArray(b.contents)) return fail(400, 'INVALID_ARGUMENT', 'contents is required')
     for (const c of b.contents) {
@@ -402,6 +407,11 @@ export function startMockGemini() {
     // responseJsonSchema, each exclusive with its Schema twin, and a response schema of either
     // kind needs responseMimeType application/json (googleapis/js-genai GenerateContentConfig).
     const gc = b.generationConfig ?? {}
+    // ThinkingConfig: a level (Gemini 3) or a budget, never both; 2.x models have no levels
+    // (googleapis/js-genai ThinkingConfig; ai.google.dev/gemini-api/docs/thinking).
+    const tc = gc.thinkingConfig ?? {}
+    if (tc.thinkingLevel !== undefined && tc.thinkingBudget !== undefined) return fail(400, 'INVALID_ARGUMENT', 'thinking_level and thinking_budget cannot both be set.')
+    if (tc.thinkingLevel !== undefined && /^gemini-[12]\./.test(m[1])) return fail(400, 'INVALID_ARGUMENT', 'Thinking level is not supported for this model.')
     const decls = (b.tools ?? []).flatMap((t) => t.functionDeclarations ?? [])
     const subsetText = JSON.stringify(decls.map((d) => d.parameters ?? {})) + JSON.stringify(gc.responseSchema ?? {})
     for (const k of ['additionalProperties', '$ref', '$defs', 'const']) {
@@ -478,6 +488,13 @@ export function startMockAzure() {
     if (req.headers['api-key'] !== 'azure-test-key' && !entra) return fail(401, '401', 'Access denied due to invalid subscription key or wrong API endpoint.')
     const b = r.body
     if (b.stream_options && m[2] < '2024-09-01') return fail(400, 'BadRequest', 'Unrecognized request argument supplied: stream_options')
+    // A deployment's name says nothing of its model: this resource has a GPT-5 deployment named
+    // `prod-chat-7`, which refuses what GPT-5 refuses.
+    const model = { 'prod-chat-7': 'gpt-5' }[m[1]] ?? m[1]
+    if (/^o\d|^gpt-5(?!-chat)/.test(model)) {
+      if (b.max_tokens !== undefined) return fail(400, 'unsupported_parameter', "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+      if (b.temperature !== undefined && b.temperature !== 1) return fail(400, 'unsupported_value', `Unsupported value: 'temperature' does not support ${b.temperature} with this model. Only the default (1) value is supported.`)
+    }
     const text = textOf(b.messages.at(-1).content)
     const scenario = scenarioOf(text)
     if (scenario === 'content_filter') {
