@@ -66,7 +66,8 @@ impl Call {
         }
         let structured = structured::from_response_format(&mut request, &target)?;
         // A model priced by the call's own model_info needs no word about the database.
-        let priced_by_caller = options.model_info.as_ref().is_some_and(|m| m.is_priced());
+        let priced_by_caller =
+            options.model_info.as_ref().is_some_and(|m| m.is_priced()) || options.resolved_info.as_ref().is_some_and(|m| m.is_priced());
         let warnings = if priced_by_caller {
             Vec::new()
         } else {

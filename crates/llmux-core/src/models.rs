@@ -7,7 +7,7 @@
 //! the response's `llmux.cost` all call `ModelInfo::cost`.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -124,15 +124,25 @@ pub struct Cost {
 }
 
 #[derive(Deserialize)]
-struct Table {
+struct WireTable {
     source: String,
     models: HashMap<String, ModelInfo>,
 }
 
+/// Entries are shared: a call's `Target` holds its model's entry without copying it.
+struct Table {
+    source: String,
+    models: HashMap<String, Arc<ModelInfo>>,
+    unknown: Arc<ModelInfo>,
+}
+
 fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
-    // The table is ours and tested (`the_table_loads`); a broken one is a build defect.
-    T.get_or_init(|| serde_json::from_str(TABLE).expect("data/models.json is a valid model table"))
+    T.get_or_init(|| {
+        // The table is ours and tested (`the_table_loads`); a broken one is a build defect.
+        let w: WireTable = serde_json::from_str(TABLE).expect("data/models.json is a valid model table");
+        Table { source: w.source, models: w.models.into_iter().map(|(k, v)| (k, Arc::new(v))).collect(), unknown: Arc::default() }
+    })
 }
 
 /// Where the table came from (`LiteLLM model map (litellm 1.110.2)`).
@@ -191,13 +201,13 @@ fn keys(provider: ProviderKind, model: &str) -> Vec<String> {
 }
 
 /// The table's entry for a model at a provider, if it has one.
-pub fn lookup(provider: ProviderKind, model: &str) -> Option<&'static ModelInfo> {
+pub fn lookup(provider: ProviderKind, model: &str) -> Option<&'static Arc<ModelInfo>> {
     let t = table();
     keys(provider, model).iter().find_map(|k| t.models.get(k.as_str()))
 }
 
 /// A model string's entry (`bedrock/us.anthropic.claude-...`, `gemini/gemini-2.5-pro`).
-pub fn lookup_model_string(model: &str) -> Option<&'static ModelInfo> {
+pub fn lookup_model_string(model: &str) -> Option<&'static Arc<ModelInfo>> {
     let (provider, id) = crate::providers::resolve::split_model(model).ok()?;
     lookup(provider, id)
 }
@@ -211,11 +221,19 @@ pub fn resolve(provider: ProviderKind, model: &str, overrides: Option<&ModelInfo
         Some(b) => lookup_model_string(b).or_else(|| lookup(provider, b)),
         None => lookup(provider, model),
     };
-    let mut info = found.cloned().unwrap_or_default();
+    let mut info = found.map(|a| ModelInfo::clone(a)).unwrap_or_default();
     if let Some(o) = overrides {
         info.overlay(o);
     }
     info
+}
+
+/// As `resolve`, shared: with no overrides (the common case) the table's own entry, no copy.
+pub fn resolve_shared(provider: ProviderKind, model: &str, overrides: Option<&ModelInfo>) -> Arc<ModelInfo> {
+    match overrides {
+        None => lookup(provider, model).cloned().unwrap_or_else(|| table().unknown.clone()),
+        Some(o) => Arc::new(resolve(provider, model, Some(o))),
+    }
 }
 
 impl Cost {
@@ -372,6 +390,10 @@ pub fn unknown_model_warning(provider: ProviderKind, model: &str) -> Option<Stri
     if provider == ProviderKind::Mock || lookup(provider, model).is_some() {
         return None;
     }
+    warn_once(provider, model)
+}
+
+fn warn_once(provider: ProviderKind, model: &str) -> Option<String> {
     static SEEN: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
     let mut seen = SEEN.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     let key = format!("{}/{model}", provider.name());

@@ -121,6 +121,9 @@ pub struct CallOptions {
     /// Facts about the model that override the model database (`model_info`, LiteLLM's
     /// `base_model`): prices for a fine-tune, the model behind an Azure deployment name.
     pub model_info: Option<crate::models::ModelInfo>,
+    /// The model's facts already resolved (a router deployment's, merged once at load): used
+    /// as they are, before `model_info`.
+    pub resolved_info: Option<std::sync::Arc<crate::models::ModelInfo>>,
     /// The model and endpoint come from configuration (a router deployment), not from a request:
     /// stored keys may go to its `api_base`, and it may name the `mock` provider even where the
     /// engine does not let requests name it.
@@ -249,7 +252,17 @@ impl CallOptions {
         if let Some(b) = string(req, &["base_model"])? {
             model_info.get_or_insert_with(Default::default).base_model = Some(b);
         }
-        Ok(CallOptions { timeout, max_retries, extra_headers, endpoint, cache, metadata, model_info, configured: false })
+        Ok(CallOptions {
+            timeout,
+            max_retries,
+            extra_headers,
+            endpoint,
+            cache,
+            metadata,
+            model_info,
+            resolved_info: None,
+            configured: false,
+        })
     }
 
     /// Behind a router the deployment owns the endpoint, the credentials and the headers: the

@@ -74,7 +74,10 @@ pub fn resolve(secrets: &dyn Secrets, model: &str, options: &CallOptions, timeou
         api_version: ep.api_version.clone(),
         region: ep.region.clone(),
         aws: None,
-        info: std::sync::Arc::new(crate::models::resolve(provider, model, options.model_info.as_ref())),
+        info: match &options.resolved_info {
+            Some(i) => i.clone(),
+            None => crate::models::resolve_shared(provider, model, options.model_info.as_ref()),
+        },
         cloud: None,
         entra: false,
     };

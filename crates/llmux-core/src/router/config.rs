@@ -59,7 +59,7 @@ pub struct DeploymentConfig {
     pub max_tokens: Option<u32>,
     /// The model database's entry for this deployment (by `base_model` when given) under the
     /// config's `model_info`: prices, limits, capabilities.
-    pub info: ModelInfo,
+    pub info: std::sync::Arc<ModelInfo>,
     /// `model_info` as the config gave it, returned by `getModelInfo` beside the merged facts.
     pub info_raw: Map<String, Value>,
     /// A context window the config itself states: prompts over it skip this deployment. (The
@@ -320,7 +320,7 @@ impl RouterConfig {
                 overrides.base_model = params.get("base_model").and_then(Value::as_str).map(str::to_owned);
             }
             let (provider, id) = crate::providers::resolve::split_model(&model).map_err(|e| err(&at, e.message))?;
-            let info = crate::models::resolve(provider, id, Some(&overrides));
+            let info = std::sync::Arc::new(crate::models::resolve(provider, id, Some(&overrides)));
             let max_input_tokens = overrides.max_input_tokens;
             let n = seen.entry(group.clone()).or_insert(0);
             *n += 1;

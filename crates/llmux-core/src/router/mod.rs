@@ -128,7 +128,7 @@ impl Router {
             "model_name": g,
             "deployments": ds.iter().map(|d| json!({
                 "id": d.cfg.id, "model": d.cfg.model, "rpm": d.cfg.rpm, "tpm": d.cfg.tpm, "weight": d.cfg.weight,
-                "model_info": d.cfg.info,
+                "model_info": &*d.cfg.info,
                 "config_model_info": d.cfg.info_raw,
             })).collect::<Vec<_>>(),
         }))
@@ -170,7 +170,7 @@ impl Router {
         options.max_retries = Some(0);
         options.configured = true;
         // The deployment's facts (the database under its model_info) are already merged.
-        options.model_info = Some(d.cfg.info.clone());
+        options.resolved_info = Some(d.cfg.info.clone());
         Call::prepare_with(&self.engine, r, &options)
     }
 
@@ -370,7 +370,7 @@ impl Router {
         seen: &mut Vec<ChatChunk>,
         keep: bool,
         usage: &mut Option<Usage>,
-    ) -> Result<(Outcome, Duration, Duration, config::ModelInfo)> {
+    ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>)> {
         let all = &self.groups[group];
         let s = &self.settings;
         let mut last: Option<Error> = None;
