@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{auth_error, check_endpoint, form, oauth_token, read_answer, send_error, Credential};
+use super::{auth_error, check_endpoint, oauth_post, Credential};
 use crate::engine::Secrets;
 use crate::error::Result;
 
@@ -66,18 +66,11 @@ pub(super) async fn fetch(s: &Source, http: &reqwest::Client) -> Result<(Credent
     }
     let url = format!("{}/{}/oauth2/v2.0/token", s.authority.trim_end_matches('/'), s.tenant);
     check_endpoint(&url, "the Entra ID authority")?;
-    let body = form(&[
-        ("client_id", &s.client_id),
+    let grant = [
+        ("client_id", s.client_id.as_str()),
         ("scope", &s.scope),
         ("client_secret", &s.client_secret),
         ("grant_type", "client_credentials"),
-    ]);
-    let resp = http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| send_error(e, "Entra ID"))?;
-    oauth_token(&read_answer(resp, "Entra ID").await?, "Entra ID")
+    ];
+    oauth_post(http, &url, &grant, "Entra ID").await
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use serde::Deserialize;
 
-use super::{auth_error, check_endpoint, form, oauth_token, read_answer, send_error, Credential};
+use super::{auth_error, check_endpoint, form, oauth_post, oauth_token, read_answer, send_error, Credential};
 use crate::engine::Secrets;
 use crate::error::Result;
 
@@ -123,15 +123,8 @@ async fn service_account_token(key: &KeyFile, http: &reqwest::Client) -> Result<
     check_endpoint(token_uri, "the key's token_uri")?;
     let now = super::unix_now();
     let assertion = sign_jwt(email, key.private_key_id.as_deref(), pem, token_uri, now)?;
-    let body = form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", &assertion)]);
-    let resp = http
-        .post(token_uri)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| send_error(e, "Google's token endpoint"))?;
-    oauth_token(&read_answer(resp, "Google's token endpoint").await?, "Google's token endpoint")
+    let grant = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())];
+    oauth_post(http, token_uri, &grant, "Google's token endpoint").await
 }
 
 async fn refresh_token(key: &KeyFile, http: &reqwest::Client) -> Result<(Credential, Option<Duration>)> {
@@ -142,15 +135,8 @@ async fn refresh_token(key: &KeyFile, http: &reqwest::Client) -> Result<(Credent
     // token_uri in the file (tests, emulators) is honoured under the same https rule.
     let uri = key.token_uri.as_deref().unwrap_or(DEFAULT_TOKEN_URI);
     check_endpoint(uri, "the token_uri")?;
-    let body = form(&[("grant_type", "refresh_token"), ("client_id", id), ("client_secret", secret), ("refresh_token", refresh)]);
-    let resp = http
-        .post(uri)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| send_error(e, "Google's token endpoint"))?;
-    oauth_token(&read_answer(resp, "Google's token endpoint").await?, "Google's token endpoint")
+    let grant = [("grant_type", "refresh_token"), ("client_id", id), ("client_secret", secret), ("refresh_token", refresh)];
+    oauth_post(http, uri, &grant, "Google's token endpoint").await
 }
 
 async fn metadata_token(host: &str, http: &reqwest::Client) -> Result<(Credential, Option<Duration>)> {

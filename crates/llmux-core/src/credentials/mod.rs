@@ -175,6 +175,23 @@ fn encode_into(out: &mut String, s: &str) {
     }
 }
 
+/// An OAuth token request: a form POST, answered by `{access_token, expires_in}`.
+pub(crate) async fn oauth_post(
+    http: &reqwest::Client,
+    url: &str,
+    pairs: &[(&str, &str)],
+    what: &str,
+) -> Result<(Credential, Option<Duration>)> {
+    let resp = http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs))
+        .send()
+        .await
+        .map_err(|e| send_error(e, what))?;
+    oauth_token(&read_answer(resp, what).await?, what)
+}
+
 /// A token endpoint's OAuth answer: `{access_token, expires_in}` (a number, or a string of one).
 pub(crate) fn oauth_token(body: &[u8], what: &str) -> Result<(Credential, Option<Duration>)> {
     let v: serde_json::Value =
