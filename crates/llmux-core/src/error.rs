@@ -141,6 +141,12 @@ impl Error {
         self
     }
 
+    /// Names the request field at fault (`input[3]`).
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into().into_boxed_str());
+        self
+    }
+
     pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
         self.retry_after = after;
         self

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod call;
 pub mod chat;
 pub mod credentials;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod models;

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::chat::ChatRequest;
 use crate::error::{Error, Result};
@@ -149,10 +149,14 @@ impl std::fmt::Debug for CallOptions {
 /// The most retries a caller can ask for.
 const MAX_RETRIES: u32 = 10;
 
-fn string(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<String>> {
+fn take(req: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    req.remove(key).filter(|v| !v.is_null())
+}
+
+fn string(req: &mut Map<String, Value>, keys: &[&str]) -> Result<Option<String>> {
     let mut found = None;
     for k in keys {
-        match req.take_option(k) {
+        match take(req, k) {
             Some(Value::String(s)) => {
                 found.get_or_insert(s);
             }
@@ -163,10 +167,10 @@ fn string(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<String>> {
     Ok(found)
 }
 
-fn number(req: &mut ChatRequest, keys: &[&str]) -> Result<Option<f64>> {
+fn number(req: &mut Map<String, Value>, keys: &[&str]) -> Result<Option<f64>> {
     let mut found = None;
     for k in keys {
-        match req.take_option(k) {
+        match take(req, k) {
             Some(Value::Number(n)) => {
                 let v = n.as_f64().filter(|v| v.is_finite() && *v >= 0.0);
                 if v.is_none() {
@@ -192,12 +196,17 @@ pub fn seconds(what: &str, secs: f64) -> Result<Duration> {
 impl CallOptions {
     /// Takes llmux's options out of a request, leaving the provider's parameters.
     pub fn take_from(req: &mut ChatRequest) -> Result<CallOptions> {
+        CallOptions::take_from_map(&mut req.extra)
+    }
+
+    /// As `take_from`, out of any request's fields beyond its own (an embedding request's).
+    pub fn take_from_map(req: &mut Map<String, Value>) -> Result<CallOptions> {
         let timeout = number(req, &["timeout", "request_timeout"])?.map(|t| seconds("timeout", t)).transpose()?;
         if timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::invalid_request("timeout must be a number of seconds above 0"));
         }
         let max_retries = number(req, &["max_retries", "num_retries"])?.map(|r| (r.min(f64::from(MAX_RETRIES))) as u32);
-        let extra_headers = match req.take_option("extra_headers") {
+        let extra_headers = match take(req, "extra_headers") {
             None | Some(Value::Null) => vec![],
             Some(Value::Object(m)) => m
                 .into_iter()
@@ -222,7 +231,7 @@ impl CallOptions {
             azure_ad_token: string(req, &["azure_ad_token"])?,
         };
         endpoint.validate()?;
-        let cache = match req.take_option("cache") {
+        let cache = match take(req, "cache") {
             None | Some(Value::Null) => CacheChoice::Default,
             Some(Value::Bool(false)) => CacheChoice::Skip,
             Some(Value::Bool(true)) => CacheChoice::Ttl(Duration::from_secs(600)),
@@ -241,8 +250,8 @@ impl CallOptions {
             }
             Some(_) => return Err(Error::invalid_request("cache must be true, false or {ttl}")),
         };
-        let metadata = req.take_option("metadata");
-        let mut model_info = match req.take_option("model_info") {
+        let metadata = take(req, "metadata");
+        let mut model_info = match take(req, "model_info") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => {
                 Some(crate::models::ModelInfo::from_map(&m).map_err(|e| Error::invalid_request(format!("model_info.{e}")))?)

@@ -9,7 +9,10 @@ use crate::chat::{ChatRequest, Content, ContentPart, Usage};
 /// The encoding a model's tokens are counted in; o200k for current models and unknown ones.
 fn encoding(model: &str) -> &'static CoreBPE {
     let m = model.rsplit('/').next().unwrap_or(model);
-    let legacy = (m.starts_with("gpt-4") && !m.starts_with("gpt-4o") && !m.starts_with("gpt-4.")) || m.starts_with("gpt-3.5");
+    let legacy = (m.starts_with("gpt-4") && !m.starts_with("gpt-4o") && !m.starts_with("gpt-4."))
+        || m.starts_with("gpt-3.5")
+        // OpenAI's embedding models count in cl100k (its embeddings guide, tiktoken's table).
+        || m.starts_with("text-embedding");
     if legacy {
         tiktoken_rs::cl100k_base_singleton()
     } else {
@@ -30,6 +33,30 @@ fn tokens(bpe: &CoreBPE, text: &str) -> u64 {
 
 pub fn count_text_tokens(text: &str, model: &str) -> u64 {
     tokens(encoding(model), text)
+}
+
+/// The text cut to its first `max` tokens (in the model's encoding). A text the tokenizer
+/// gives up on is cut at four bytes a token, on a character boundary.
+pub fn truncate_to_tokens(text: &str, model: &str, max: usize) -> String {
+    let bpe = encoding(model);
+    let cut = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let toks = bpe.encode_ordinary(text);
+        if toks.len() <= max {
+            return Some(text.to_owned());
+        }
+        // A cut inside a character decodes to nothing; a few tokens back it does.
+        (max.saturating_sub(4)..=max).rev().find_map(|m| bpe.decode(&toks[..m]).ok())
+    }));
+    match cut {
+        Ok(Some(t)) => t,
+        _ => {
+            let mut end = (max * 4).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text[..end].to_owned()
+        }
+    }
 }
 
 /// Tokens of a chat prompt as OpenAI frames it: 3 per message, 1 per name, 3 to prime the reply;

@@ -92,6 +92,43 @@ pub trait Provider: Sync {
     fn kind(&self) -> ProviderKind;
     fn capabilities(&self, target: &Target) -> Capabilities;
     fn route(&self) -> Route<'_>;
+    /// How it embeds, where it does.
+    fn embed(&self) -> Option<&dyn EmbedAdapter> {
+        None
+    }
+}
+
+/// What one embedding request to a provider may carry, and how many may be in flight.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EmbedLimits {
+    /// Inputs in one request (1 for single-input APIs, which are then fanned out).
+    pub max_inputs: usize,
+    /// Tokens in one request, all inputs together.
+    pub max_request_tokens: Option<u64>,
+    /// Tokens in one input: over it is an error naming the input (or a cut, when asked).
+    /// `None` where the provider truncates by itself.
+    pub max_input_tokens: Option<u64>,
+    /// Requests of one call in flight at once.
+    pub concurrency: usize,
+    /// Token-id inputs are taken (OpenAI's shape); elsewhere they are refused.
+    pub takes_tokens: bool,
+}
+
+/// One embedding request's answer: its vectors in input order, and the tokens billed when the
+/// provider says (Gemini's API does not: they are then counted here).
+#[derive(Debug)]
+pub struct EmbedBatch {
+    pub vectors: crate::embed::Vectors,
+    pub prompt_tokens: Option<u64>,
+}
+
+/// A provider's embedding wire: pure translation and decoding, as `Adapter` is for chat.
+pub trait EmbedAdapter: Sync {
+    fn limits(&self, req: &crate::embed::EmbeddingRequest, target: &Target) -> EmbedLimits;
+    fn build_embed(&self, req: &crate::embed::EmbeddingRequest, items: &[crate::embed::Item<'_>], target: &Target) -> Result<Built>;
+    /// `expected` is how many vectors the request asked for: any other count is a decode error.
+    fn parse_embed(&self, body: &[u8], headers: &reqwest::header::HeaderMap, expected: usize, target: &Target) -> Result<EmbedBatch>;
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error;
 }
 
 /// How a provider answers a chat request.

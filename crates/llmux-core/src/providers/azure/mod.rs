@@ -4,7 +4,7 @@
 //! answer ends with `finish_reason: "content_filter"`, a filtered prompt is a 400 `content_filter`.
 
 use super::openai;
-use super::{Adapter, Built, Capabilities, Provider, ProviderKind, Route, StreamDecoder, Target};
+use super::{Adapter, Built, Capabilities, HttpRequest, Provider, ProviderKind, Route, StreamDecoder, Target};
 use crate::chat::{ChatCompletion, ChatRequest};
 use crate::error::{Error, Result};
 
@@ -24,6 +24,48 @@ impl Provider for Azure {
 
     fn route(&self) -> Route<'_> {
         Route::Http(self)
+    }
+
+    fn embed(&self) -> Option<&dyn crate::providers::EmbedAdapter> {
+        Some(self)
+    }
+}
+
+/// Azure's embeddings: OpenAI's body (without `model`) at the deployment's URL
+/// (https://learn.microsoft.com/azure/ai-services/openai/reference#embeddings).
+impl crate::providers::EmbedAdapter for Azure {
+    fn limits(&self, _req: &crate::embed::EmbeddingRequest, target: &Target) -> crate::providers::EmbedLimits {
+        openai::embed::limits(target)
+    }
+
+    fn build_embed(&self, req: &crate::embed::EmbeddingRequest, items: &[crate::embed::Item<'_>], target: &Target) -> Result<Built> {
+        let version = target.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
+        let url =
+            format!("{}/openai/deployments/{}/embeddings?api-version={}", target.base_url.trim_end_matches('/'), target.model, version);
+        let mut headers = vec![("content-type", "application/json".to_owned())];
+        if let Some(key) = &target.api_key {
+            if target.entra {
+                headers.push(("authorization", format!("Bearer {key}")));
+            } else {
+                headers.push(("api-key", key.clone()));
+            }
+        }
+        let body = openai::embed::body(req, items, None)?;
+        Ok(Built { http: HttpRequest { url, headers, body: body.into() }, warnings: Vec::new() })
+    }
+
+    fn parse_embed(
+        &self,
+        body: &[u8],
+        _headers: &reqwest::header::HeaderMap,
+        expected: usize,
+        _target: &Target,
+    ) -> Result<crate::providers::EmbedBatch> {
+        openai::embed::parse(body, expected, "azure")
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        openai::map_error(status, headers, body).with_provider("azure")
     }
 }
 

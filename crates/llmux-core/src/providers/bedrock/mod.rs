@@ -2,6 +2,7 @@
 //! Converse: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
 //! ConverseStream: https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
 
+pub mod embed;
 mod error;
 mod request;
 mod response;
@@ -9,7 +10,7 @@ mod sign;
 mod stream;
 
 pub use error::{map_error, map_exception};
-pub use request::{build_body, build_request, encode_model_id};
+pub use request::{auth_headers, build_body, build_request, encode_model_id};
 pub use response::{map_stop_reason, map_usage, parse_response};
 pub use sign::sigv4_headers;
 pub use stream::{decode_message, BedrockStream, StreamState};
@@ -44,6 +45,34 @@ impl Provider for Bedrock {
 
     fn route(&self) -> Route<'_> {
         Route::Http(self)
+    }
+
+    fn embed(&self) -> Option<&dyn crate::providers::EmbedAdapter> {
+        Some(self)
+    }
+}
+
+impl crate::providers::EmbedAdapter for Bedrock {
+    fn limits(&self, req: &crate::embed::EmbeddingRequest, target: &Target) -> crate::providers::EmbedLimits {
+        embed::limits(req, target)
+    }
+
+    fn build_embed(&self, req: &crate::embed::EmbeddingRequest, items: &[crate::embed::Item<'_>], target: &Target) -> Result<Built> {
+        embed::build(req, items, target)
+    }
+
+    fn parse_embed(
+        &self,
+        body: &[u8],
+        headers: &reqwest::header::HeaderMap,
+        expected: usize,
+        _target: &Target,
+    ) -> Result<crate::providers::EmbedBatch> {
+        embed::parse(body, headers, expected)
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        map_error(status, headers, body)
     }
 }
 

@@ -352,10 +352,16 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
     let body = serde_json::to_vec(&body).map_err(|e| Error::invalid_request(e.to_string()))?;
     let op = if stream { "converse-stream" } else { "converse" };
     let url = format!("{}/model/{}/{}", target.base_url.trim_end_matches('/'), encode_model_id(&target.model), op);
+    let headers = auth_headers(&url, &body, target)?;
+    Ok(Built { http: HttpRequest { url, headers, body: body.into() }, warnings })
+}
+
+/// The headers of a Bedrock runtime request: SigV4 over the URL and body, or a Bedrock API key.
+pub fn auth_headers(url: &str, body: &[u8], target: &Target) -> Result<Vec<(&'static str, String)>> {
     let mut headers = vec![("content-type", "application/json".to_owned())];
     if let Some(creds) = &target.aws {
         let region = target.region.as_deref().unwrap_or("us-east-1");
-        for (k, v) in super::sign::sigv4_headers(&url, &body, "application/json", creds, region, SystemTime::now())? {
+        for (k, v) in super::sign::sigv4_headers(url, body, "application/json", creds, region, SystemTime::now())? {
             let name = match k.as_str() {
                 "authorization" => "authorization",
                 "x-amz-date" => "x-amz-date",
@@ -368,7 +374,7 @@ pub fn build_request(req: &ChatRequest, target: &Target, stream: bool) -> Result
     } else if let Some(key) = &target.api_key {
         headers.push(("authorization", format!("Bearer {key}")));
     }
-    Ok(Built { http: HttpRequest { url, headers, body: body.into() }, warnings })
+    Ok(headers)
 }
 
 #[cfg(test)]

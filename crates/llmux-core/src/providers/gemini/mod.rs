@@ -2,6 +2,7 @@
 //! Reference: https://ai.google.dev/api/generate-content
 //! Vertex: https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/projects.locations.publishers.models/generateContent
 
+pub mod embed;
 mod error;
 mod request;
 mod response;
@@ -39,6 +40,10 @@ impl Provider for Gemini {
     fn route(&self) -> Route<'_> {
         Route::Http(self)
     }
+
+    fn embed(&self) -> Option<&dyn crate::providers::EmbedAdapter> {
+        Some(&GoogleEmbed)
+    }
 }
 
 impl Provider for Vertex {
@@ -52,6 +57,37 @@ impl Provider for Vertex {
 
     fn route(&self) -> Route<'_> {
         Route::Http(&Gemini)
+    }
+
+    fn embed(&self) -> Option<&dyn crate::providers::EmbedAdapter> {
+        Some(&GoogleEmbed)
+    }
+}
+
+/// Embeddings on the Gemini API and Vertex AI (`embed.rs`).
+struct GoogleEmbed;
+
+impl crate::providers::EmbedAdapter for GoogleEmbed {
+    fn limits(&self, _req: &crate::embed::EmbeddingRequest, target: &Target) -> crate::providers::EmbedLimits {
+        embed::limits(target)
+    }
+
+    fn build_embed(&self, req: &crate::embed::EmbeddingRequest, items: &[crate::embed::Item<'_>], target: &Target) -> Result<Built> {
+        embed::build(req, items, target)
+    }
+
+    fn parse_embed(
+        &self,
+        body: &[u8],
+        _headers: &reqwest::header::HeaderMap,
+        expected: usize,
+        target: &Target,
+    ) -> Result<crate::providers::EmbedBatch> {
+        embed::parse(body, expected, target.provider == ProviderKind::Vertex)
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        map_error(status, headers, body)
     }
 }
 

@@ -2,6 +2,7 @@
 //! API reference: https://platform.openai.com/docs/api-reference/chat
 //! Streaming: https://platform.openai.com/docs/api-reference/chat-streaming
 
+pub mod embed;
 mod error;
 mod request;
 mod response;
@@ -55,6 +56,34 @@ impl Provider for OpenAi {
 
     fn route(&self) -> Route<'_> {
         Route::Http(self)
+    }
+
+    fn embed(&self) -> Option<&dyn crate::providers::EmbedAdapter> {
+        Some(self)
+    }
+}
+
+impl crate::providers::EmbedAdapter for OpenAi {
+    fn limits(&self, _req: &crate::embed::EmbeddingRequest, target: &Target) -> crate::providers::EmbedLimits {
+        embed::limits(target)
+    }
+
+    fn build_embed(&self, req: &crate::embed::EmbeddingRequest, items: &[crate::embed::Item<'_>], target: &Target) -> Result<Built> {
+        embed::build(req, items, target)
+    }
+
+    fn parse_embed(
+        &self,
+        body: &[u8],
+        _headers: &reqwest::header::HeaderMap,
+        expected: usize,
+        _target: &Target,
+    ) -> Result<crate::providers::EmbedBatch> {
+        embed::parse(body, expected, "openai")
+    }
+
+    fn map_error(&self, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Error {
+        map_error(status, headers, body)
     }
 }
 
