@@ -19,6 +19,16 @@ export declare class CallHandle {
   cancel(): void
 }
 
+export declare class EmbedHandle {
+  /** The call's one result (a second read gets an error). */
+  result(): Promise<EmbedResult>
+  /**
+   * Stops the call: requests in flight are dropped at once; the result says `cancelled` and
+   * carries the usage of the batches already answered.
+   */
+  cancel(): void
+}
+
 export declare class RouterHandle {
   constructor(configJson: string)
   startCompletion(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
@@ -51,6 +61,20 @@ export interface Batch {
 
 /** Checks a router config: the error that would refuse it, and the warnings it raises. */
 export declare function checkRouterConfig(configJson: string): RouterCheck
+
+export interface EmbedResult {
+  /** Every row, one after another (`count` rows of `dims` floats). */
+  vectors?: Float32Array
+  dims: number
+  count: number
+  /** The model as the provider names it. */
+  model: string
+  usage?: JsUsage
+  /** What the call cost in USD, for a priced model. */
+  cost?: number
+  error?: JsErrorData
+  warnings?: Array<string>
+}
 
 /** An error as data; the JS wrapper makes the `LlmuxError` from it, once. */
 export interface JsErrorData {
@@ -113,6 +137,9 @@ export declare function startAmplify(chatRequestJson: string, modelJson: string,
 
 /** Starts `completion()`: one batch with the `ChatCompletion` JSON. */
 export declare function startCompletion(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
+
+/** Starts `embedding()` on the default engine. */
+export declare function startEmbedding(requestJson: string, user?: string | undefined | null): EmbedHandle
 
 /** Starts amplify's `promptForData`: the last batch carries the completion with `message.parsed`. */
 export declare function startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null, user?: string | undefined | null): CallHandle

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CallHandle = nativeBinding.CallHandle
+module.exports.EmbedHandle = nativeBinding.EmbedHandle
 module.exports.RouterHandle = nativeBinding.RouterHandle
 module.exports.checkRouterConfig = nativeBinding.checkRouterConfig
 module.exports.liveTasks = nativeBinding.liveTasks
@@ -846,5 +847,6 @@ module.exports.setSecrets = nativeBinding.setSecrets
 module.exports.setTimeouts = nativeBinding.setTimeouts
 module.exports.startAmplify = nativeBinding.startAmplify
 module.exports.startCompletion = nativeBinding.startCompletion
+module.exports.startEmbedding = nativeBinding.startEmbedding
 module.exports.startPromptForData = nativeBinding.startPromptForData
 module.exports.startStream = nativeBinding.startStream

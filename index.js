@@ -568,6 +568,51 @@ function stream(request, router) {
   return iterator
 }
 
+/**
+ * LiteLLM's `embedding()`: an OpenAI CreateEmbeddingResponse. `output: 'float32'` gives each
+ * row as a Float32Array view of one buffer (no number is copied); `encoding_format: 'base64'`
+ * gives OpenAI's base64 strings; otherwise plain arrays, as the openai SDK returns them.
+ */
+async function embedding(request, router) {
+  if (!request || typeof request !== 'object') throw invalid('request must be an object')
+  const { signal, account, requestId, output, ...rest } = request
+  if (output !== undefined && output !== 'float32' && output !== 'array') throw invalid("output must be 'float32' or 'array'")
+  checkSignal(signal)
+  if (signal?.aborted) throw cancelledError()
+  await ensureSecrets()
+  const body = toJson('request', rest)
+  const handle = router || settings.router ? engine(router).startEmbedding(body, userOf(account)) : binding.startEmbedding(body, userOf(account))
+  activeRequests++
+  const { unwatch } = watch(handle, signal, account ?? null, requestId ?? null, undefined)
+  let r
+  try {
+    r = await handle.result()
+  } finally {
+    unwatch()
+    activeRequests--
+  }
+  for (const w of r.warnings ?? []) warn(w)
+  const billed = reportUsage(account ?? null, requestId ?? null, rest.model, r.usage)
+  if (billed) await billed
+  if (r.error) throw new LlmuxError(r.error)
+  const all = r.vectors
+  const d = r.dims
+  const data = new Array(r.count)
+  for (let i = 0; i < r.count; i++) {
+    const row = all.subarray(i * d, (i + 1) * d)
+    let embedding
+    if (output === 'float32') embedding = row
+    else if (rest.encoding_format === 'base64') embedding = Buffer.from(row.buffer, row.byteOffset, row.byteLength).toString('base64')
+    else embedding = Array.from(row)
+    data[i] = { object: 'embedding', index: i, embedding }
+  }
+  const tokens = r.usage ? JSON.parse(r.usage.details).prompt_tokens : 0
+  const out = { object: 'list', data, model: r.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }
+  if (r.warnings?.length) out.warnings = r.warnings
+  if (r.cost !== undefined && r.cost !== null) out.llmux = { cost: r.cost }
+  return out
+}
+
 /** Runs a handle to its single last batch (completion-style calls). */
 async function finishHandle(handle, signal, account, requestId) {
   activeRequests++
@@ -737,6 +782,7 @@ module.exports = {
   Router,
   completion,
   stream,
+  embedding,
   getLiteLLMServerStatus,
   initPythonProcess,
   shutdownLiteLLMServer,

@@ -10,6 +10,7 @@ export const {
   Router,
   completion,
   stream,
+  embedding,
   getLiteLLMServerStatus,
   initPythonProcess,
   shutdownLiteLLMServer,

@@ -7,6 +7,7 @@
 
 mod api;
 mod convert;
+mod embed;
 mod handle;
 mod router;
 
