@@ -144,6 +144,50 @@ export interface ChatCompletion {
   llmux?: { cost?: Cost }
 }
 
+export interface EmbeddingRequest {
+  /** `openai/text-embedding-3-small`, `azure/<deployment>`, `bedrock/amazon.titan-embed-text-v2:0`, `bedrock/cohere.embed-english-v3`, `gemini/gemini-embedding-001`, `vertex_ai/text-embedding-005`, or a router group. */
+  model: string
+  /** A text, texts, token ids, or arrays of token ids (OpenAI-shaped servers only). */
+  input: string | string[] | number[] | number[][]
+  dimensions?: number
+  /** `base64`: each row as OpenAI's base64 of little-endian float32. */
+  encoding_format?: 'float' | 'base64'
+  /** `float32`: each row as a Float32Array view of one shared buffer (fastest). Default: plain arrays. */
+  output?: 'array' | 'float32'
+  user?: string
+  /** What the text is for: Cohere's `input_type` or Google's `task_type` (either name). */
+  input_type?: string
+  task_type?: string
+  /** Cut an input over the model's token limit to fit, instead of failing with `invalid_request` naming it. */
+  truncate?: boolean
+  signal?: AbortSignal
+  account?: AmplifyAccount | null
+  requestId?: string
+  /** Seconds for the whole call. */
+  timeout?: number
+  max_retries?: number
+  api_key?: string
+  api_base?: string
+  api_version?: string
+  aws_region_name?: string
+  vertex_project?: string
+  vertex_location?: string
+  model_info?: ModelInfo
+  /** With a Router: cache each input's vector for `ttl` seconds (per user), or `false` to skip. */
+  cache?: boolean | { ttl?: number; 'no-cache'?: boolean }
+  [extra: string]: unknown
+}
+
+export interface EmbeddingResponse<E> {
+  object: 'list'
+  data: Array<{ object: 'embedding'; index: number; embedding: E }>
+  model: string
+  usage: { prompt_tokens: number; total_tokens: number }
+  warnings?: string[]
+  /** USD at the model database's prices (absent when unpriced). */
+  llmux?: { cost: number }
+}
+
 export interface Cost { input: number; cache_read: number; cache_write: number; output: number; total: number }
 
 /** A model's facts, under LiteLLM's names (the model database, or a config's `model_info`). */
@@ -412,6 +456,9 @@ export declare class Router {
 
 export declare function configure(options: ConfigureOptions): void
 export declare function completion(request: ChatRequest): Promise<ChatCompletion>
+/** LiteLLM's embedding(): an OpenAI CreateEmbeddingResponse. */
+export declare function embedding(request: EmbeddingRequest & { output?: 'array' }): Promise<EmbeddingResponse<number[] | string>>
+export declare function embedding(request: EmbeddingRequest & { output: 'float32' }): Promise<EmbeddingResponse<Float32Array>>
 export declare function stream(request: ChatRequest): ChatStream
 export declare function callLiteLLM(
   chatRequest: AmplifyChatRequest,

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deployment;
+mod group;
 pub mod ledger;
 pub mod strategy;
 
@@ -22,9 +23,10 @@ use crate::chat::{ChatChunk, ChatRequest, Usage};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{CacheChoice, CallOptions};
-use crate::state::{MemoryState, Refusal, RouterState};
+use crate::state::{MemoryState, RouterState};
 use config::{RouterConfig, Settings};
 use deployment::{counts_toward_cooldown, Deployment};
+use group::{Attempter, Tried};
 use ledger::{Ledger, Metrics};
 
 pub struct Router {
@@ -357,7 +359,7 @@ impl Router {
         }
     }
 
-    /// Tries one group: picks deployments by strategy and retries retryable failures.
+    /// Tries one group for a chat request (see `group.rs` for the loop every operation shares).
     #[allow(clippy::too_many_arguments)]
     async fn try_group(
         &self,
@@ -371,112 +373,45 @@ impl Router {
         keep: bool,
         usage: &mut Option<Usage>,
     ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>)> {
-        let all = &self.groups[group];
-        let s = &self.settings;
-        let mut last: Option<Error> = None;
-        // A retry goes to another deployment while the group has one that has not failed yet.
-        let mut failed: Vec<String> = Vec::new();
-        // A caller's `num_retries` / `max_retries` replaces the router's, as in LiteLLM.
-        let num_retries = rr.options.max_retries.unwrap_or(s.num_retries);
-        for attempt in 0..=num_retries {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(last.unwrap_or_else(|| {
-                    Error::new(ErrorKind::Timeout, format!("model group \"{group}\" did not answer before the router's deadline"))
-                }));
-            }
-            // Deployments whose context window the prompt fits.
-            let fits: Vec<&Arc<Deployment>> =
-                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(prompt_tokens) <= m)).collect();
-            if fits.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::ContextWindow,
-                    format!("the prompt (~{prompt_tokens} tokens) exceeds every deployment of \"{group}\""),
-                ));
-            }
-            let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();
-            let mut candidates = if untried.is_empty() { fits } else { untried };
-            let mut waits: Vec<(bool, Duration)> = Vec::new();
-            let chosen = loop {
-                if candidates.is_empty() {
-                    break None;
-                }
-                let i = strategy::pick(s.strategy, &candidates, now);
-                let d = candidates[i];
-                match self.state.admit_deployment(&d.cfg.id, d.limits(), prompt_tokens).await {
-                    Ok(()) => break Some(d.clone()),
-                    Err(Refusal::Cooling(w)) => waits.push((true, w)),
-                    Err(Refusal::OverLimit(w)) => waits.push((false, w)),
-                }
-                candidates.swap_remove(i);
-            };
-            let Some(d) = chosen else {
-                // Nothing can take it now: answer at once, never wait out a cooldown here.
-                let wait = waits.iter().map(|w| w.1).min();
-                let all_cooling = waits.iter().all(|w| w.0);
-                let e = match (&last, all_cooling) {
-                    (Some(prev), true) => {
-                        let mut e = Error::new(
-                            prev.kind,
-                            format!("every deployment of \"{group}\" is cooling down after failures ({})", prev.message),
-                        );
-                        e.retryable = true;
-                        e.status = prev.status;
-                        e
-                    }
-                    (None, true) => Error::new(
-                        ErrorKind::ProviderUnavailable,
-                        format!("every deployment of \"{group}\" is cooling down after failures"),
-                    ),
-                    _ => Error::new(ErrorKind::RateLimit, format!("every deployment of \"{group}\" is at its rate limit")),
-                };
-                return Err(e.with_retry_after(wait));
-            };
-            let _in_flight = d.start(prompt_tokens, now);
-            self.metrics.request(group, &d.cfg.id);
-            let call = match self.call_for(&d, &rr.request, deadline.saturating_duration_since(Instant::now())) {
-                Ok(c) => c,
-                Err(e) => {
-                    self.failure(group, &d, &e).await;
-                    failed.push(d.cfg.id.clone());
-                    last = Some(e);
-                    continue;
-                }
-            };
-            let start = Instant::now();
-            match self.attempt(call, rr.stream, cancel, tx, seen, keep).await {
-                Attempt::Committed(o, ttft) => {
-                    if let Some(e) = &o.error {
-                        // It failed after the caller had chunks: no retry, no fallback.
-                        self.failure(group, &d, e).await;
-                    } else {
-                        d.record_success(ttft);
-                    }
-                    return Ok((o, start.elapsed(), ttft, d.cfg.info.clone()));
-                }
-                Attempt::Failed(mut o) => {
-                    Usage::add_to(usage, o.usage.take());
-                    let e = o.error.take().unwrap_or_else(|| Error::new(ErrorKind::Internal, "failed without an error"));
-                    self.failure(group, &d, &e).await;
-                    failed.push(d.cfg.id.clone());
-                    if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == num_retries {
-                        return Err(e);
-                    }
-                    // Backoff from `retry_after` (0.5 s when unset), never below it.
-                    let base = if s.retry_after.is_zero() { crate::transport::BACKOFF_BASE } else { s.retry_after };
-                    let delay = e.retry_after.unwrap_or_else(|| crate::transport::backoff(attempt, base).max(base)).max(s.retry_after);
-                    last = Some(e);
-                    if Instant::now().checked_add(delay).is_none_or(|at| at >= deadline) {
-                        break;
-                    }
-                    tokio::select! {
-                        biased;
-                        _ = cancel.cancelled() => return Err(Error::cancelled()),
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
+        let num_retries = rr.options.max_retries.unwrap_or(self.settings.num_retries);
+        let mut chat = ChatAttempt { rr, cancel, tx, seen, keep };
+        let ((o, latency, ttft), d) = self.try_group_with(group, num_retries, prompt_tokens, deadline, cancel, usage, &mut chat).await?;
+        if let Some(e) = &o.error {
+            // It failed after the caller had chunks: no retry, no fallback.
+            self.failure(group, &d, e).await;
+        } else {
+            d.record_success(ttft);
+        }
+        Ok((o, latency, ttft, d.cfg.info.clone()))
+    }
+}
+
+/// A chat request's attempt at one deployment: chunks forwarded as they come; once one has
+/// reached the caller, the attempt is the answer (no retry can follow).
+struct ChatAttempt<'a> {
+    rr: &'a RouteRequest,
+    cancel: &'a CancellationToken,
+    tx: &'a mpsc::Sender<Event>,
+    seen: &'a mut Vec<ChatChunk>,
+    keep: bool,
+}
+
+impl Attempter for ChatAttempt<'_> {
+    /// The outcome, its latency and time to first token.
+    type Out = (Outcome, Duration, Duration);
+
+    async fn attempt(&mut self, router: &Router, d: &Arc<Deployment>, remaining: Duration) -> Tried<Self::Out> {
+        let call = match router.call_for(d, &self.rr.request, remaining) {
+            Ok(c) => c,
+            Err(e) => return Tried::Skip(e),
+        };
+        let start = Instant::now();
+        match router.attempt(call, self.rr.stream, self.cancel, self.tx, self.seen, self.keep).await {
+            Attempt::Committed(o, ttft) => Tried::Done((o, start.elapsed(), ttft)),
+            Attempt::Failed(mut o) => {
+                let e = o.error.take().unwrap_or_else(|| Error::new(ErrorKind::Internal, "failed without an error"));
+                Tried::Failed(e, o.usage.take())
             }
         }
-        Err(last.unwrap_or_else(|| Error::new(ErrorKind::ProviderUnavailable, format!("model group \"{group}\" did not answer"))))
     }
 }

@@ -1,0 +1,138 @@
+//! The loop every routed operation shares (chat, embeddings): pick a deployment of the group by
+//! the strategy, admit it against its limits and cooldown, attempt, and on a retryable failure
+//! back off and try another deployment, within the retries and the deadline. What an attempt
+//! is belongs to the operation (`Attempter`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::deployment::Deployment;
+use super::{strategy, Router};
+use crate::chat::Usage;
+use crate::error::{Error, ErrorKind, Result};
+use crate::state::Refusal;
+
+/// How one attempt at one deployment ended.
+pub(super) enum Tried<T> {
+    /// The answer (which may carry an error the caller already saw part of).
+    Done(T),
+    /// Failed before anything reached the caller; `usage` is what it still costs.
+    Failed(Error, Option<Usage>),
+    /// Could not be made on this deployment (its configuration): try another, no backoff.
+    Skip(Error),
+}
+
+/// An operation's attempt at one deployment.
+pub(super) trait Attempter {
+    type Out;
+    async fn attempt(&mut self, router: &Router, d: &Arc<Deployment>, remaining: Duration) -> Tried<Self::Out>;
+}
+
+impl Router {
+    /// Tries one group: picks deployments by strategy and retries retryable failures.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn try_group_with<A: Attempter>(
+        &self,
+        group: &str,
+        num_retries: u32,
+        prompt_tokens: u32,
+        deadline: Instant,
+        cancel: &CancellationToken,
+        usage: &mut Option<Usage>,
+        op: &mut A,
+    ) -> Result<(A::Out, Arc<Deployment>)> {
+        let all = &self.groups[group];
+        let s = &self.settings;
+        let mut last: Option<Error> = None;
+        // A retry goes to another deployment while the group has one that has not failed yet.
+        let mut failed: Vec<String> = Vec::new();
+        for attempt in 0..=num_retries {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(last.unwrap_or_else(|| {
+                    Error::new(ErrorKind::Timeout, format!("model group \"{group}\" did not answer before the router's deadline"))
+                }));
+            }
+            // Deployments whose context window the prompt fits.
+            let fits: Vec<&Arc<Deployment>> =
+                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(prompt_tokens) <= m)).collect();
+            if fits.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::ContextWindow,
+                    format!("the prompt (~{prompt_tokens} tokens) exceeds every deployment of \"{group}\""),
+                ));
+            }
+            let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();
+            let mut candidates = if untried.is_empty() { fits } else { untried };
+            let mut waits: Vec<(bool, Duration)> = Vec::new();
+            let chosen = loop {
+                if candidates.is_empty() {
+                    break None;
+                }
+                let i = strategy::pick(s.strategy, &candidates, now);
+                let d = candidates[i];
+                match self.state.admit_deployment(&d.cfg.id, d.limits(), prompt_tokens).await {
+                    Ok(()) => break Some(d.clone()),
+                    Err(Refusal::Cooling(w)) => waits.push((true, w)),
+                    Err(Refusal::OverLimit(w)) => waits.push((false, w)),
+                }
+                candidates.swap_remove(i);
+            };
+            let Some(d) = chosen else {
+                // Nothing can take it now: answer at once, never wait out a cooldown here.
+                let wait = waits.iter().map(|w| w.1).min();
+                let all_cooling = waits.iter().all(|w| w.0);
+                let e = match (&last, all_cooling) {
+                    (Some(prev), true) => {
+                        let mut e = Error::new(
+                            prev.kind,
+                            format!("every deployment of \"{group}\" is cooling down after failures ({})", prev.message),
+                        );
+                        e.retryable = true;
+                        e.status = prev.status;
+                        e
+                    }
+                    (None, true) => Error::new(
+                        ErrorKind::ProviderUnavailable,
+                        format!("every deployment of \"{group}\" is cooling down after failures"),
+                    ),
+                    _ => Error::new(ErrorKind::RateLimit, format!("every deployment of \"{group}\" is at its rate limit")),
+                };
+                return Err(e.with_retry_after(wait));
+            };
+            let _in_flight = d.start(prompt_tokens, now);
+            self.metrics.request(group, &d.cfg.id);
+            match op.attempt(self, &d, deadline.saturating_duration_since(Instant::now())).await {
+                Tried::Done(out) => return Ok((out, d.clone())),
+                Tried::Skip(e) => {
+                    self.failure(group, &d, &e).await;
+                    failed.push(d.cfg.id.clone());
+                    last = Some(e);
+                }
+                Tried::Failed(e, used) => {
+                    Usage::add_to(usage, used);
+                    self.failure(group, &d, &e).await;
+                    failed.push(d.cfg.id.clone());
+                    if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == num_retries {
+                        return Err(e);
+                    }
+                    // Backoff from `retry_after` (0.5 s when unset), never below it.
+                    let base = if s.retry_after.is_zero() { crate::transport::BACKOFF_BASE } else { s.retry_after };
+                    let delay = e.retry_after.unwrap_or_else(|| crate::transport::backoff(attempt, base).max(base)).max(s.retry_after);
+                    last = Some(e);
+                    if Instant::now().checked_add(delay).is_none_or(|at| at >= deadline) {
+                        break;
+                    }
+                    tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => return Err(Error::cancelled()),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::new(ErrorKind::ProviderUnavailable, format!("model group \"{group}\" did not answer"))))
+    }
+}
