@@ -31,6 +31,8 @@ export declare class EmbedHandle {
 
 export declare class RouterHandle {
   constructor(configJson: string)
+  /** Starts `router.embedding()`: the request's model names an embedding group. */
+  startEmbedding(requestJson: string, user?: string | undefined | null): EmbedHandle
   startCompletion(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
   startStream(requestJson: string, modelJson?: string | undefined | null, user?: string | undefined | null): CallHandle
   startAmplify(chatRequestJson: string, modelJson: string, dataSourcesJson: string, streamToUser: boolean, user?: string | undefined | null): CallHandle

@@ -444,6 +444,8 @@ export declare class Router {
   readonly warnings: string[]
   completion(request: ChatRequest): Promise<ChatCompletion>
   stream(request: ChatRequest): ChatStream
+  embedding(request: EmbeddingRequest & { output?: 'array' }): Promise<EmbeddingResponse<number[] | string>>
+  embedding(request: EmbeddingRequest & { output: 'float32' }): Promise<EmbeddingResponse<Float32Array>>
   callLiteLLM(...args: Parameters<typeof callLiteLLM>): Promise<string>
   promptForData<T extends Record<string, unknown> = Record<string, unknown>>(...args: Parameters<typeof promptForData>): Promise<T>
   health(): DeploymentHealth[]

@@ -716,6 +716,11 @@ class Router {
     return completion(request, this)
   }
 
+  /** Embeddings from an embedding group: retries, fallbacks, limits, and a per-user cache of each input's vector. */
+  embedding(request) {
+    return embedding(request, this)
+  }
+
   stream(request) {
     return stream(request, this)
   }

@@ -195,3 +195,54 @@ describe('Azure, Bedrock, Gemini, Vertex', () => {
     assert.deepEqual(callsTo(/:predict$/, from2).map((c) => c.count), [1, 1, 1, 1, 1])
   })
 })
+
+describe('through the Router', () => {
+  const { Router } = createRequire(import.meta.url)('../index.js')
+  const config = () => ({
+    model_list: [
+      // The first deployment is down: the router retries on the second.
+      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: 'http://127.0.0.1:9/v1' }, model_info: { mode: 'embedding' } },
+      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: `${mock.url}/v1` }, model_info: { mode: 'embedding' } },
+      { model_name: 'embed-backup', litellm_params: { model: 'bedrock/cohere.embed-english-v3' } },
+      { model_name: 'broken', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: 'http://127.0.0.1:9/v1' } },
+    ],
+    router_settings: { routing_strategy: 'simple-shuffle', num_retries: 2, retry_after: 0, fallbacks: [{ broken: ['embed-backup'] }] },
+  })
+
+  test('router.embedding(): retries across deployments; each input cached per user, so a repeat costs nothing', async () => {
+    const router = new Router(config())
+    const inputs = texts(10, 'routed')
+    usage.length = 0
+    const a = await router.embedding({ model: 'embed', input: inputs, account: { user: 'alice' }, cache: { ttl: 60 } })
+    assertRows(a, inputs, 1536)
+    assert.equal(usage.length, 1)
+    // Half the inputs again, with five new ones: only the new ones are sent and billed.
+    const from = mock.state.calls.length
+    const mixed = [...inputs.slice(0, 5), ...texts(5, 'fresh')]
+    const b = await router.embedding({ model: 'embed', input: mixed, account: { user: 'alice' }, cache: { ttl: 60 } })
+    assertRows(b, mixed, 1536)
+    const sent = callsTo(/\/v1\/embeddings/, from).filter((c) => c.headers.authorization === 'Bearer sk-test')
+    assert.deepEqual(sent.map((c) => c.count), [5])
+    assert.equal(b.usage.prompt_tokens, texts(5, 'fresh').reduce((n, t) => n + tokensOf(t), 0))
+    // All cached: nothing sent, nothing billed.
+    const before = usage.length
+    const c = await router.embedding({ model: 'embed', input: inputs.slice(0, 3), account: { user: 'alice' }, cache: { ttl: 60 } })
+    assert.equal(c.usage.prompt_tokens, 0)
+    assert.equal(usage.length, before, 'a cache hit bills nothing')
+    // Another user never sees alice's entries.
+    const from2 = mock.state.calls.length
+    await router.embedding({ model: 'embed', input: inputs.slice(0, 3), account: { user: 'bob' }, cache: { ttl: 60 } })
+    assert.ok(callsTo(/\/v1\/embeddings/, from2).some((c) => c.headers.authorization === 'Bearer sk-test' && c.count === 3))
+    assert.match(router.metrics(), /llmux_requests_total\{model_group="embed"/)
+  })
+
+  test('a failing group falls back to another; a request cannot bring its own endpoint', async () => {
+    const router = new Router(config())
+    const res = await router.embedding({ model: 'broken', input: ['fall back please'], api_base: 'http://evil.example', max_retries: 0 })
+    assert.equal(res.data.length, 1)
+    assert.ok(res.warnings.some((w) => /api_base is ignored behind a router/.test(w)))
+    assert.equal(mock.state.calls.at(-1).body.input_type, 'search_document', 'answered by the Cohere backup')
+    const e = await router.embedding({ model: 'nope', input: 'x' }).catch((x) => x)
+    assert.equal(e.code, 'not_found')
+  })
+})

@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream'
 import llmux, {
   configure, completion, stream, callLiteLLM, promptForData, promptLiteLLMForData, createChatFn,
-  getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError, Router,
+  getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError, Router, embedding,
   type ChatCompletion, type ChatCompletionChunk, type UsageDetails,
 } from 'llmux'
 
@@ -40,6 +40,11 @@ async function main(): Promise<void> {
   const spent: number = router.getUsage({ since: new Date() }).total.cost_usd
   const prom: string = router.metrics()
   void [viaRouter, healthy, spent, prom, Router.fromYaml]
+  const vecs = await embedding({ model: 'openai/text-embedding-3-small', input: ['a', 'b'], dimensions: 256, output: 'float32' })
+  const first: Float32Array = vecs.data[0].embedding
+  const plain = await router.embedding({ model: 'g', input: 'x', cache: { ttl: 60 } })
+  const n: number = plain.usage.prompt_tokens
+  void [first, n]
   const s = getLiteLLMServerStatus()
   await initPythonProcess()
   shutdownLiteLLMServer()

@@ -165,3 +165,73 @@ mod tests {
         assert_eq!(acc.text(), "hello");
     }
 }
+
+/// A cached embedding: one input's vector.
+pub struct CachedVector {
+    pub values: Arc<[f32]>,
+    ttl: Duration,
+}
+
+struct VectorTtl;
+
+impl Expiry<CacheKey, Arc<CachedVector>> for VectorTtl {
+    fn expire_after_create(&self, _k: &CacheKey, v: &Arc<CachedVector>, _at: Instant) -> Option<Duration> {
+        Some(v.ttl)
+    }
+}
+
+/// Embeddings cached one input at a time (a chunk embedded once is never paid for again),
+/// bounded in bytes.
+pub struct VectorCache {
+    inner: Cache<CacheKey, Arc<CachedVector>>,
+}
+
+impl VectorCache {
+    pub fn new(max_bytes: u64) -> Self {
+        let inner = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_k: &CacheKey, v: &Arc<CachedVector>| (v.values.len() * 4 + 64).min(u32::MAX as usize) as u32)
+            .expire_after(VectorTtl)
+            .build();
+        VectorCache { inner }
+    }
+
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<[f32]>> {
+        self.inner.get(key).map(|c| c.values.clone())
+    }
+
+    pub fn put(&self, key: CacheKey, values: Arc<[f32]>, ttl: Duration) {
+        self.inner.insert(key, Arc::new(CachedVector { values, ttl }));
+    }
+}
+
+/// The key of one input's vector: SHA-256 of the user, the model group, what shapes the vector
+/// (dimensions, input type) and the input, so two users never share one and no text is kept.
+pub fn embedding_key(
+    user: Option<&str>,
+    group: &str,
+    dims: Option<u32>,
+    input_type: Option<&str>,
+    item: crate::embed::Item<'_>,
+) -> CacheKey {
+    let mut h = Sha256::new();
+    h.update(b"llmux-embedding-v1\0");
+    for part in [user.unwrap_or(""), group, input_type.unwrap_or("")] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.update(dims.unwrap_or(0).to_le_bytes());
+    match item {
+        crate::embed::Item::Text(t) => {
+            h.update([b't']);
+            h.update(t.as_bytes());
+        }
+        crate::embed::Item::Tokens(t) => {
+            h.update([b'k']);
+            for x in t {
+                h.update(x.to_le_bytes());
+            }
+        }
+    }
+    h.finalize().into()
+}

@@ -13,6 +13,7 @@ use llmux_core::amplify::{self, AmplifyEncoder};
 use llmux_core::chat::ChatRequest;
 use llmux_core::error::{Error, ErrorKind, Result};
 use llmux_core::router::config::RouterConfig;
+use llmux_core::router::embed::EmbedRouteRequest;
 use llmux_core::router::{RouteRequest, Router};
 
 #[napi(object)]
@@ -90,6 +91,22 @@ impl RouterHandle {
             .and_then(|v| RouterConfig::parse(&v))
             .map_err(|e| napi::Error::from_reason(e.message))?;
         Ok(RouterHandle { inner: Arc::new(Router::new(crate::engine().clone(), cfg)) })
+    }
+
+    /// Starts `router.embedding()`: the request's model names an embedding group.
+    #[napi(catch_unwind)]
+    pub fn start_embedding(&self, request_json: String, user: Option<String>) -> crate::embed::EmbedHandle {
+        let router = self.inner.clone();
+        let er = parse_json("request", &request_json).and_then(|mut v| {
+            let name = v.get("model").and_then(|m| m.as_str()).unwrap_or("").to_owned();
+            let group = self
+                .inner
+                .find_group(&[&name])
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("the router has no model group named \"{name}\"")))?;
+            v["model"] = serde_json::Value::String(group);
+            EmbedRouteRequest::new(v, user)
+        });
+        crate::embed::EmbedHandle::launch(er.map(|er| move |cancel| router.embed(er, cancel)))
     }
 
     #[napi(catch_unwind)]

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deployment;
+pub mod embed;
 mod group;
 pub mod ledger;
 pub mod strategy;

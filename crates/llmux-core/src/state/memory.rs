@@ -13,7 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::{DeploymentLimits, Refusal, RouterState};
-use crate::cache::{CacheKey, Cached, ResponseCache};
+use crate::cache::{CacheKey, Cached, ResponseCache, VectorCache};
 use crate::chat::{ChatChunk, ChatCompletion};
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::config::UserLimits;
@@ -48,6 +48,7 @@ pub struct MemoryState {
     spend: Mutex<HashMap<String, Spend>>,
     admissions: AtomicU64,
     cache: ResponseCache,
+    vectors: VectorCache,
 }
 
 fn per_minute(n: Option<u32>) -> Option<DefaultDirectRateLimiter> {
@@ -76,6 +77,7 @@ impl MemoryState {
             spend: Mutex::default(),
             admissions: AtomicU64::new(0),
             cache: ResponseCache::new(cache_bytes),
+            vectors: VectorCache::new(cache_bytes),
         }
     }
 
@@ -216,6 +218,17 @@ impl RouterState for MemoryState {
 
     fn cache_put(&self, key: CacheKey, completion: ChatCompletion, chunks: Option<Vec<ChatChunk>>, ttl: Duration) -> BoxFuture<'_, ()> {
         self.cache.put(key, completion, chunks, ttl);
+        Box::pin(future::ready(()))
+    }
+
+    fn vectors_get<'a>(&'a self, keys: &'a [CacheKey]) -> BoxFuture<'a, Vec<Option<Arc<[f32]>>>> {
+        Box::pin(future::ready(keys.iter().map(|k| self.vectors.get(k)).collect()))
+    }
+
+    fn vectors_put(&self, entries: Vec<(CacheKey, Arc<[f32]>)>, ttl: Duration) -> BoxFuture<'_, ()> {
+        for (k, v) in entries {
+            self.vectors.put(k, v, ttl);
+        }
         Box::pin(future::ready(()))
     }
 }

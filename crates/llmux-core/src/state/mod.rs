@@ -55,4 +55,10 @@ pub trait RouterState: Send + Sync {
 
     /// Stores an answer (and the chunks it streamed as, when it was streamed) for `ttl`.
     fn cache_put(&self, key: CacheKey, completion: ChatCompletion, chunks: Option<Vec<ChatChunk>>, ttl: Duration) -> BoxFuture<'_, ()>;
+
+    /// Cached embeddings, one lookup for many inputs (one round trip for a shared backend).
+    fn vectors_get<'a>(&'a self, keys: &'a [CacheKey]) -> BoxFuture<'a, Vec<Option<Arc<[f32]>>>>;
+
+    /// Stores embeddings for `ttl`.
+    fn vectors_put(&self, entries: Vec<(CacheKey, Arc<[f32]>)>, ttl: Duration) -> BoxFuture<'_, ()>;
 }

@@ -1,0 +1,229 @@
+//! Embeddings through the router: a group of embedding deployments (LiteLLM's `model_info:
+//! {mode: embedding}`, or any deployment of an embedding model), with the shared retry,
+//! cooldown and limit loop (`group.rs`), the default fallbacks, and a cache of one vector per
+//! user and input: a chunk embedded once costs nothing the next time, only the inputs not
+//! cached are sent, and only they are billed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::deployment::Deployment;
+use super::group::{Attempter, Tried};
+use super::{ledger, Router};
+use crate::cache::{self, CacheKey};
+use crate::chat::Usage;
+use crate::embed::{self, EmbedOutcome, EmbeddingInput, EmbeddingRequest, Vectors};
+use crate::error::{Error, ErrorKind, Result};
+use crate::options::{CacheChoice, CallOptions};
+
+/// One embedding request to route.
+pub struct EmbedRouteRequest {
+    pub request: EmbeddingRequest,
+    pub options: CallOptions,
+    pub user: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl EmbedRouteRequest {
+    /// A caller's request: checked, its options taken out, its endpoint and credentials dropped.
+    pub fn new(value: Value, user: Option<String>) -> Result<EmbedRouteRequest> {
+        let (request, mut options) = EmbeddingRequest::from_value(value)?;
+        let warnings = options.drop_endpoint();
+        let user = user.or_else(|| request.user.clone());
+        Ok(EmbedRouteRequest { request, options, user, warnings })
+    }
+}
+
+struct EmbedAttempt<'a> {
+    request: &'a EmbeddingRequest,
+    cancel: &'a CancellationToken,
+}
+
+impl Attempter for EmbedAttempt<'_> {
+    type Out = EmbedOutcome;
+
+    async fn attempt(&mut self, router: &Router, d: &Arc<Deployment>, remaining: Duration) -> Tried<EmbedOutcome> {
+        let call = match router.embed_call_for(d, self.request, remaining) {
+            Ok(c) => c,
+            Err(e) => return Tried::Skip(e),
+        };
+        let mut o = embed::run(call, self.cancel.child_token()).await;
+        match o.error.take() {
+            None => Tried::Done(o),
+            Some(e) => Tried::Failed(e, o.usage),
+        }
+    }
+}
+
+impl Router {
+    /// The call for one deployment: its model and parameters, its endpoint and credentials.
+    fn embed_call_for(&self, d: &Deployment, req: &EmbeddingRequest, remaining: Duration) -> Result<embed::EmbedCall> {
+        let mut r = req.clone();
+        r.model = d.cfg.model.clone();
+        let mut extra = std::mem::take(&mut r.extra);
+        for (k, p) in &d.cfg.params {
+            if let Some(v) = p.resolve(&*self.engine) {
+                extra.insert(k.clone(), v);
+            }
+        }
+        let mut options = CallOptions::take_from_map(&mut extra)?;
+        r.extra = extra;
+        let own = d.cfg.timeout.and_then(|t| Duration::try_from_secs_f64(t).ok()).unwrap_or(remaining);
+        options.timeout = Some(own.min(remaining));
+        options.max_retries = Some(0);
+        options.configured = true;
+        options.resolved_info = Some(d.cfg.info.clone());
+        embed::run::prepare_with(&self.engine, r, &options)
+    }
+
+    /// Routes an embedding request to its one outcome.
+    pub async fn embed(self: Arc<Self>, er: EmbedRouteRequest, cancel: CancellationToken) -> EmbedOutcome {
+        let mut o = self.embed_inner(&er, &cancel).await;
+        o.warnings.splice(0..0, er.warnings.iter().cloned());
+        o
+    }
+
+    async fn embed_inner(&self, er: &EmbedRouteRequest, cancel: &CancellationToken) -> EmbedOutcome {
+        let fail = |e: Error, usage: Option<Usage>| EmbedOutcome { error: Some(e), usage, ..Default::default() };
+        let Some(first) = self.group_name(&er.request.model).map(str::to_owned) else {
+            return fail(Error::new(ErrorKind::NotFound, format!("no model group named \"{}\"", er.request.model)), None);
+        };
+        let limits = &self.settings.user_limits;
+        // Four bytes a token: an estimate for the per-user token limit, never sent anywhere.
+        let tokens = match &er.request.input {
+            EmbeddingInput::Texts(t) => t.iter().map(|s| s.len() / 4 + 1).sum::<usize>(),
+            EmbeddingInput::Tokens(t) => t.iter().map(Vec::len).sum(),
+        };
+        let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+        if let Some(user) = &er.user {
+            if limits.rpm.is_some() || limits.tpm.is_some() || limits.budget_usd.is_some() {
+                if let Err(e) = self.state.admit_user(user, limits, tokens).await {
+                    return fail(e, None);
+                }
+            }
+        }
+        let ttl = match er.options.cache {
+            CacheChoice::Skip => None,
+            CacheChoice::Ttl(t) => Some(t),
+            CacheChoice::Default if er.user.is_none() => None,
+            CacheChoice::Default => self.settings.cache.as_ref().map(|c| c.ttl),
+        };
+        let n = er.request.input.len();
+        let keys: Vec<CacheKey> = match ttl {
+            Some(_) => (0..n)
+                .map(|i| {
+                    let r = &er.request;
+                    cache::embedding_key(er.user.as_deref(), &first, r.dimensions, r.input_type.as_deref(), r.input.item(i))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let hits: Vec<Option<Arc<[f32]>>> = if keys.is_empty() { vec![None; n] } else { self.state.vectors_get(&keys).await };
+        let misses: Vec<usize> = (0..n).filter(|&i| hits[i].is_none()).collect();
+        if ttl.is_some() {
+            for _ in 0..n - misses.len() {
+                self.metrics.cache(true);
+            }
+            for _ in 0..misses.len() {
+                self.metrics.cache(false);
+            }
+        }
+        let mut fresh: Option<EmbedOutcome> = None;
+        let mut usage = None;
+        if !misses.is_empty() {
+            let mut req = er.request.clone();
+            req.input = match &er.request.input {
+                EmbeddingInput::Texts(t) => EmbeddingInput::Texts(misses.iter().map(|&i| t[i].clone()).collect()),
+                EmbeddingInput::Tokens(t) => EmbeddingInput::Tokens(misses.iter().map(|&i| t[i].clone()).collect()),
+            };
+            let deadline =
+                crate::transport::deadline_in(er.options.timeout.map_or(self.settings.timeout, |t| t.min(self.settings.timeout)));
+            let num_retries = er.options.max_retries.unwrap_or(self.settings.num_retries);
+            let mut queue = vec![first.clone()];
+            let mut qi = 0;
+            let mut last = None;
+            while qi < queue.len() && fresh.is_none() {
+                let group = queue[qi].clone();
+                qi += 1;
+                let start = Instant::now();
+                let mut op = EmbedAttempt { request: &req, cancel };
+                match self.try_group_with(&group, num_retries, tokens, deadline, cancel, &mut usage, &mut op).await {
+                    Ok((mut o, d)) => {
+                        d.record_success(start.elapsed());
+                        Usage::add_to(&mut usage, o.usage.take());
+                        let cost = usage.map(|u| d.cfg.info.cost(&u)).filter(|c| c.priced);
+                        if let Some(u) = &usage {
+                            let dollars = cost.map(|c| c.total).unwrap_or(0.0);
+                            self.ledger.record(&group, er.user.as_deref(), *u, dollars);
+                            self.metrics.success(&group, start.elapsed(), start.elapsed(), u, dollars);
+                            if let (Some(user), Some(_)) = (&er.user, limits.budget_usd) {
+                                self.state.record_spend(user, dollars, limits.budget_duration).await;
+                            }
+                        }
+                        o.usage = usage;
+                        o.cost = cost;
+                        fresh = Some(o);
+                    }
+                    Err(e) => {
+                        let kind = e.kind;
+                        last = Some(e);
+                        if matches!(kind, ErrorKind::InvalidRequest | ErrorKind::BadRequest | ErrorKind::Cancelled)
+                            || Instant::now() >= deadline
+                        {
+                            break;
+                        }
+                        if qi == 1 {
+                            for g in self.settings.fallbacks.get(&first).into_iter().flatten() {
+                                if let Some(name) = self.group_name(g) {
+                                    if !queue.iter().any(|q| q == name) {
+                                        queue.push(name.to_owned());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if fresh.is_none() {
+                if let (Some(u), Some(user), Some(_)) = (&usage, &er.user, limits.budget_usd) {
+                    let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
+                    self.state.record_spend(user, ledger::cost(&info, u), limits.budget_duration).await;
+                }
+                return fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
+            }
+        }
+        let mut o = fresh.unwrap_or_default();
+        let got = o.vectors.take().unwrap_or_default();
+        // Hits and fresh rows back in input order; the fresh ones go into the cache.
+        let mut all = Vectors::default();
+        let mut fresh_rows = 0;
+        let mut put = Vec::new();
+        for i in 0..n {
+            let r = match &hits[i] {
+                Some(v) => all.push_row(v, "router"),
+                None => {
+                    let row = got.row(fresh_rows);
+                    fresh_rows += 1;
+                    if let Some(k) = keys.get(i) {
+                        put.push((*k, Arc::<[f32]>::from(row)));
+                    }
+                    all.push_row(row, "router")
+                }
+            };
+            if let Err(e) = r {
+                return fail(e, o.usage);
+            }
+        }
+        if let (Some(t), false) = (ttl, put.is_empty()) {
+            self.state.vectors_put(put, t).await;
+        }
+        o.vectors = Some(all);
+        if o.model.is_empty() {
+            o.model.clone_from(&first);
+        }
+        o
+    }
+}
