@@ -105,67 +105,6 @@ impl ResponseCache {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::chat::StreamAccumulator;
-
-    fn request(text: &str) -> ChatRequest {
-        ChatRequest::from_json(&serde_json::json!({"model": "g", "messages": [{"role": "user", "content": text}]}).to_string()).unwrap()
-    }
-
-    fn answer(text: &str) -> ChatCompletion {
-        let mut c = StreamAccumulator::default().into_completion();
-        c.choices[0].message.content = Some(text.to_owned());
-        c
-    }
-
-    #[test]
-    fn two_users_never_see_each_others_entries() {
-        let cache = ResponseCache::new(64 << 20);
-        let mut entries = Vec::new();
-        for _ in 0..500 {
-            let user = format!("user-{}", fastrand::u8(..20));
-            let text = format!("question {}", fastrand::u8(..30));
-            let k = key(Some(&user), &request(&text));
-            cache.put(k, answer(&format!("{user}:{text}")), None, Duration::from_secs(60));
-            entries.push((user, text));
-        }
-        for (user, text) in &entries {
-            let hit = cache.get(&key(Some(user), &request(text))).expect("own entry");
-            assert_eq!(hit.completion.text(), format!("{user}:{text}"));
-            let other = format!("{user}-other");
-            assert!(cache.get(&key(Some(&other), &request(text))).is_none(), "another user must miss");
-            assert!(cache.get(&key(None, &request(text))).is_none(), "an anonymous caller must miss");
-        }
-    }
-
-    #[test]
-    fn entries_expire_and_the_byte_bound_holds() {
-        let cache = ResponseCache::new(64 << 20);
-        let k = key(None, &request("a"));
-        cache.put(k, answer("x"), None, Duration::from_millis(30));
-        assert!(cache.get(&k).is_some());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(cache.get(&k).is_none());
-        let small = ResponseCache::new(10_000);
-        for i in 0..200 {
-            small.put(key(None, &request(&i.to_string())), answer(&"y".repeat(500)), None, Duration::from_secs(60));
-        }
-        small.inner.run_pending_tasks();
-        assert!(small.inner.weighted_size() <= 10_000, "{}", small.inner.weighted_size());
-    }
-
-    #[test]
-    fn a_plain_answer_replays_as_chunks() {
-        let c = answer("hello");
-        let chunks = chunks_of(&c);
-        let mut acc = StreamAccumulator::default();
-        chunks.iter().for_each(|ch| acc.push(ch));
-        assert_eq!(acc.text(), "hello");
-    }
-}
-
 /// A cached embedding: one input's vector.
 pub struct CachedVector {
     pub values: Arc<[f32]>,
@@ -234,4 +173,65 @@ pub fn embedding_key(
         }
     }
     h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::StreamAccumulator;
+
+    fn request(text: &str) -> ChatRequest {
+        ChatRequest::from_json(&serde_json::json!({"model": "g", "messages": [{"role": "user", "content": text}]}).to_string()).unwrap()
+    }
+
+    fn answer(text: &str) -> ChatCompletion {
+        let mut c = StreamAccumulator::default().into_completion();
+        c.choices[0].message.content = Some(text.to_owned());
+        c
+    }
+
+    #[test]
+    fn two_users_never_see_each_others_entries() {
+        let cache = ResponseCache::new(64 << 20);
+        let mut entries = Vec::new();
+        for _ in 0..500 {
+            let user = format!("user-{}", fastrand::u8(..20));
+            let text = format!("question {}", fastrand::u8(..30));
+            let k = key(Some(&user), &request(&text));
+            cache.put(k, answer(&format!("{user}:{text}")), None, Duration::from_secs(60));
+            entries.push((user, text));
+        }
+        for (user, text) in &entries {
+            let hit = cache.get(&key(Some(user), &request(text))).expect("own entry");
+            assert_eq!(hit.completion.text(), format!("{user}:{text}"));
+            let other = format!("{user}-other");
+            assert!(cache.get(&key(Some(&other), &request(text))).is_none(), "another user must miss");
+            assert!(cache.get(&key(None, &request(text))).is_none(), "an anonymous caller must miss");
+        }
+    }
+
+    #[test]
+    fn entries_expire_and_the_byte_bound_holds() {
+        let cache = ResponseCache::new(64 << 20);
+        let k = key(None, &request("a"));
+        cache.put(k, answer("x"), None, Duration::from_millis(30));
+        assert!(cache.get(&k).is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get(&k).is_none());
+        let small = ResponseCache::new(10_000);
+        for i in 0..200 {
+            small.put(key(None, &request(&i.to_string())), answer(&"y".repeat(500)), None, Duration::from_secs(60));
+        }
+        small.inner.run_pending_tasks();
+        assert!(small.inner.weighted_size() <= 10_000, "{}", small.inner.weighted_size());
+    }
+
+    #[test]
+    fn a_plain_answer_replays_as_chunks() {
+        let c = answer("hello");
+        let chunks = chunks_of(&c);
+        let mut acc = StreamAccumulator::default();
+        chunks.iter().for_each(|ch| acc.push(ch));
+        assert_eq!(acc.text(), "hello");
+    }
 }

@@ -201,8 +201,8 @@ impl Router {
         let mut all = Vectors::default();
         let mut fresh_rows = 0;
         let mut put = Vec::new();
-        for i in 0..n {
-            let r = match &hits[i] {
+        for (i, hit) in hits.iter().enumerate() {
+            let r = match hit {
                 Some(v) => all.push_row(v, "router"),
                 None => {
                     let row = got.row(fresh_rows);
