@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds what the benchmarks need (the release addon into bench/.build, the Rust
 # mock, the bench's npm packages, LiteLLM in bench/.venv when PyPI answers) and runs them on
-# Node 22, the Lambda runtime. Pass --quick for one round, --skip-python to leave LiteLLM out.
+# Node 22, the Lambda runtime. Pass --quick for one round, --skip-python to leave LiteLLM out;
+# `embeddings` first runs the embeddings benchmark (bench/embed.mjs) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/napi ] || npm ci --no-audit --no-fund
@@ -18,5 +19,9 @@ if [[ " $* " != *" --skip-python "* ]] && [ ! -x bench/.venv/bin/litellm ]; then
   # amplify pinned litellm 1.78.7; the proxy extra brings the `litellm` server.
   (python3 -m venv bench/.venv && bench/.venv/bin/pip install -q 'litellm[proxy]==1.78.7') \
     || echo "LiteLLM could not be installed: its contenders are skipped" >&2
+fi
+if [ "${1:-}" = "embeddings" ]; then
+  shift
+  NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/embed.mjs "$@"
 fi
 exec "$node22" bench/run.mjs "$@"

@@ -4,6 +4,8 @@
 //! The shape of the answer is in the base URL: `/c<chunks>/s<chunk size>/l<latency ms>/d<ms
 //! between chunks>/v1/chat/completions`. A request with `"stream": true` gets SSE chunks, a
 //! finish chunk, a usage chunk and `[DONE]`; otherwise one `chat.completion`.
+//! Embeddings: `/e<dims>/v1/embeddings` answers one vector of `<dims>` per input, as base64
+//! when the request asks for it (`encoding_format: base64`), else as JSON floats.
 //! Usage: `llmux-bench-mock [port]` (0 picks a free port); prints `listening <port>`.
 
 use std::collections::HashMap;
@@ -25,6 +27,64 @@ struct Shape {
 }
 
 type Encoded = Arc<RwLock<HashMap<Shape, (Bytes, Vec<Bytes>)>>>;
+
+/// An embeddings answer for `n` inputs of `dims`, base64 or floats, built once per shape.
+fn encode_embeddings(n: usize, dims: usize, base64: bool) -> Bytes {
+    use std::fmt::Write;
+    let row: Vec<f32> = (0..dims).map(|j| ((j * 7919 % 2000) as f32) / 1000.0 - 1.0).collect();
+    let b64 = {
+        let bytes: Vec<u8> = row.iter().flat_map(|f| f.to_le_bytes()).collect();
+        base64_encode(&bytes)
+    };
+    let floats = row.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(",");
+    let mut out = String::from("{\"object\":\"list\",\"data\":[");
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        if base64 {
+            let _ = write!(out, "{{\"object\":\"embedding\",\"index\":{i},\"embedding\":\"{b64}\"}}");
+        } else {
+            let _ = write!(out, "{{\"object\":\"embedding\",\"index\":{i},\"embedding\":[{floats}]}}");
+        }
+    }
+    let _ = write!(out, "],\"model\":\"text-embedding-3-small\",\"usage\":{{\"prompt_tokens\":{n},\"total_tokens\":{n}}}}}");
+    Bytes::from(out)
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        s.push(T[(n >> 18) as usize & 63] as char);
+        s.push(T[(n >> 12) as usize & 63] as char);
+        s.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        s.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    s
+}
+
+type EncodedEmbeddings = Arc<RwLock<HashMap<(usize, usize, bool), Bytes>>>;
+
+async fn embeddings(path: &str, body: &[u8], cache: &EncodedEmbeddings) -> Option<Bytes> {
+    let dims: usize = path.strip_prefix("/e")?.split('/').next()?.parse().ok()?;
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let n = match v.get("input")? {
+        serde_json::Value::Array(a) => a.len(),
+        _ => 1,
+    };
+    let base64 = v.get("encoding_format").and_then(|f| f.as_str()) == Some("base64");
+    let key = (n, dims, base64);
+    if let Some(b) = cache.read().ok().and_then(|m| m.get(&key).cloned()) {
+        return Some(b);
+    }
+    let b = encode_embeddings(n, dims, base64);
+    if let Ok(mut m) = cache.write() {
+        m.insert(key, b.clone());
+    }
+    Some(b)
+}
 
 fn chunk(delta: &str) -> String {
     format!(
@@ -71,9 +131,15 @@ fn parse_path(path: &str) -> Option<(u32, u32, u64, u64)> {
     Some((c as u32, s as u32, l, d))
 }
 
-async fn handle(req: Request<Incoming>, enc: Encoded) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
+async fn handle(req: Request<Incoming>, enc: Encoded, emb: EncodedEmbeddings) -> Result<Response<BoxBody<Bytes, Infallible>>, Infallible> {
     let path = req.uri().path().to_owned();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    if path.ends_with("/v1/embeddings") {
+        return Ok(match embeddings(&path, &body, &emb).await {
+            Some(b) => Response::builder().header("content-type", "application/json").body(Full::new(b).boxed()).unwrap_or_default(),
+            None => Response::builder().status(400).body(Full::new(Bytes::from_static(b"bad embeddings request")).boxed()).unwrap_or_default(),
+        });
+    }
     let Some((chunks, size, latency, delay)) = parse_path(&path).filter(|_| path.ends_with("/v1/chat/completions")) else {
         return Ok(Response::builder().status(404).body(Full::new(Bytes::from_static(b"not found")).boxed()).unwrap_or_default());
     };
@@ -137,12 +203,13 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind 127.0.0.1");
     println!("listening {}", listener.local_addr().map(|a| a.port()).unwrap_or(0));
     let enc: Encoded = Arc::default();
+    let emb: EncodedEmbeddings = Arc::default();
     loop {
         let Ok((sock, _)) = listener.accept().await else { continue };
         let _ = sock.set_nodelay(true);
-        let enc = enc.clone();
+        let (enc, emb) = (enc.clone(), emb.clone());
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(req, enc.clone()));
+            let svc = hyper::service::service_fn(move |req| handle(req, enc.clone(), emb.clone()));
             let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(sock), svc).await;
         });
     }
