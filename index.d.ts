@@ -382,7 +382,8 @@ export type ErrorCode =
   | 'internal'
 
 export declare class LlmuxError extends Error {
-  name: 'LlmuxError'
+  /** The class's name: `RateLimitError`, `BadRequestError`... */
+  name: string
   code: ErrorCode
   /** The provider's HTTP status, when it answered. */
   status?: number
@@ -396,6 +397,33 @@ export declare class LlmuxError extends Error {
   /** With `invalid_output`: the model's answer that matched no schema. */
   rawText?: string
 }
+
+/** `invalid_request` (refused before sending) and `bad_request` (refused by the provider). */
+export declare class BadRequestError extends LlmuxError {}
+export declare class AuthenticationError extends LlmuxError {}
+export declare class PermissionDeniedError extends LlmuxError {}
+export declare class NotFoundError extends LlmuxError {}
+/** `not_found`: the model or router group asked for does not exist. */
+export declare class ModelNotFoundError extends NotFoundError {}
+export declare class RateLimitError extends LlmuxError {}
+/** Every `provider_unavailable` (5xx); a 500 is exactly this class, others ServiceUnavailableError. */
+export declare class InternalServerError extends LlmuxError {}
+export declare class ServiceUnavailableError extends InternalServerError {}
+/** `network` */
+export declare class APIConnectionError extends LlmuxError {}
+/** `timeout` (also exported as `Timeout`, LiteLLM's name) */
+export declare class APIConnectionTimeoutError extends APIConnectionError {}
+export declare const Timeout: typeof APIConnectionTimeoutError
+export declare class ContextWindowExceededError extends BadRequestError {}
+export declare class ContentPolicyViolationError extends BadRequestError {}
+/** `cancelled` */
+export declare class APIUserAbortError extends LlmuxError {}
+/** `decode`: the provider sent something that could not be read. */
+export declare class APIResponseValidationError extends LlmuxError {}
+/** `invalid_output`: promptForData got no answer matching the schema. */
+export declare class JSONSchemaValidationError extends LlmuxError {}
+/** `config` */
+export declare class ConfigurationError extends LlmuxError {}
 
 /** LiteLLM's proxy config, as it is (see examples/litellm_config.yaml). */
 export interface RouterConfig {
@@ -499,6 +527,7 @@ export declare function shutdownLiteLLMServer(): void
 declare const llmux: {
   configure: typeof configure
   completion: typeof completion
+  embedding: typeof embedding
   stream: typeof stream
   callLiteLLM: typeof callLiteLLM
   promptForData: typeof promptForData
@@ -509,5 +538,22 @@ declare const llmux: {
   initPythonProcess: typeof initPythonProcess
   shutdownLiteLLMServer: typeof shutdownLiteLLMServer
   LlmuxError: typeof LlmuxError
+  BadRequestError: typeof BadRequestError
+  AuthenticationError: typeof AuthenticationError
+  PermissionDeniedError: typeof PermissionDeniedError
+  NotFoundError: typeof NotFoundError
+  ModelNotFoundError: typeof ModelNotFoundError
+  RateLimitError: typeof RateLimitError
+  InternalServerError: typeof InternalServerError
+  ServiceUnavailableError: typeof ServiceUnavailableError
+  APIConnectionError: typeof APIConnectionError
+  APIConnectionTimeoutError: typeof APIConnectionTimeoutError
+  Timeout: typeof APIConnectionTimeoutError
+  ContextWindowExceededError: typeof ContextWindowExceededError
+  ContentPolicyViolationError: typeof ContentPolicyViolationError
+  APIUserAbortError: typeof APIUserAbortError
+  APIResponseValidationError: typeof APIResponseValidationError
+  JSONSchemaValidationError: typeof JSONSchemaValidationError
+  ConfigurationError: typeof ConfigurationError
 }
 export default llmux

@@ -9,7 +9,7 @@ const binding = require('./binding.js')
 class LlmuxError extends Error {
   constructor(data) {
     super(data.message)
-    this.name = 'LlmuxError'
+    this.name = new.target.name
     this.code = data.code
     this.status = data.status ?? undefined
     this.provider = data.provider ?? undefined
@@ -23,7 +23,55 @@ class LlmuxError extends Error {
   }
 }
 
-const invalid = (message) => new LlmuxError({ code: 'invalid_request', message, retryable: false })
+// The classes JS users already catch, named as the openai SDK and LiteLLM name them; every one
+// is an LlmuxError and keeps `code`, `status` and `retryable`. The hierarchy follows theirs:
+// a context-window or content-policy refusal is a BadRequestError, a timeout an
+// APIConnectionError, every 5xx an InternalServerError.
+class BadRequestError extends LlmuxError {}
+class AuthenticationError extends LlmuxError {}
+class PermissionDeniedError extends LlmuxError {}
+class NotFoundError extends LlmuxError {}
+/** The model (or router group) asked for does not exist. */
+class ModelNotFoundError extends NotFoundError {}
+class RateLimitError extends LlmuxError {}
+class InternalServerError extends LlmuxError {}
+class ServiceUnavailableError extends InternalServerError {}
+class APIConnectionError extends LlmuxError {}
+class APIConnectionTimeoutError extends APIConnectionError {}
+class ContextWindowExceededError extends BadRequestError {}
+class ContentPolicyViolationError extends BadRequestError {}
+class APIUserAbortError extends LlmuxError {}
+/** The provider sent something that could not be read. */
+class APIResponseValidationError extends LlmuxError {}
+/** promptForData: no answer matched the schema (LiteLLM's name). */
+class JSONSchemaValidationError extends LlmuxError {}
+class ConfigurationError extends LlmuxError {}
+
+const ERROR_CLASSES = {
+  invalid_request: BadRequestError,
+  bad_request: BadRequestError,
+  auth: AuthenticationError,
+  permission_denied: PermissionDeniedError,
+  not_found: ModelNotFoundError,
+  rate_limit: RateLimitError,
+  timeout: APIConnectionTimeoutError,
+  network: APIConnectionError,
+  context_window: ContextWindowExceededError,
+  content_filter: ContentPolicyViolationError,
+  cancelled: APIUserAbortError,
+  decode: APIResponseValidationError,
+  invalid_output: JSONSchemaValidationError,
+  config: ConfigurationError,
+}
+
+/** The error class for an engine error's data. */
+function errorFrom(data) {
+  let Class = ERROR_CLASSES[data.code]
+  if (data.code === 'provider_unavailable') Class = data.status === 500 ? InternalServerError : ServiceUnavailableError
+  return new (Class ?? LlmuxError)(data)
+}
+
+const invalid = (message) => new BadRequestError({ code: 'invalid_request', message, retryable: false })
 
 const settings = {
   router: undefined,
@@ -175,7 +223,7 @@ async function ensureSecrets() {
   try {
     await pending
   } catch (e) {
-    throw new LlmuxError({ code: 'config', message: `secrets provider failed: ${e && e.message}`, retryable: true })
+    throw new ConfigurationError({ code: 'config', message: `secrets provider failed: ${e && e.message}`, retryable: true })
   }
 }
 
@@ -325,7 +373,7 @@ function endStream(stream) {
 }
 
 function cancelledError() {
-  return new LlmuxError({ code: 'cancelled', message: 'Request cancelled by user', retryable: false })
+  return new APIUserAbortError({ code: 'cancelled', message: 'Request cancelled by user', retryable: false })
 }
 
 /**
@@ -371,7 +419,7 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
         if (shouldEnd) endStream(responseStream)
         const billed = reportUsage(account, requestId, model, batch.usage)
         if (billed) await billed
-        if (batch.error) throw new LlmuxError(batch.error)
+        if (batch.error) throw errorFrom(batch.error)
         return batch.text ?? ''
       }
     }
@@ -409,10 +457,10 @@ async function withAzureToken(r) {
   try {
     token = await within(Promise.resolve().then(() => provider()), settings.secretsTimeoutMs, 'azureADTokenProvider')
   } catch (e) {
-    throw new LlmuxError({ code: 'auth', message: `azureADTokenProvider failed: ${e && e.message}`, retryable: true, provider: 'azure' })
+    throw new AuthenticationError({ code: 'auth', message: `azureADTokenProvider failed: ${e && e.message}`, retryable: true, provider: 'azure' })
   }
   if (typeof token !== 'string' || token === '') {
-    throw new LlmuxError({ code: 'auth', message: 'azureADTokenProvider must return a non-empty string', retryable: false, provider: 'azure' })
+    throw new AuthenticationError({ code: 'auth', message: 'azureADTokenProvider must return a non-empty string', retryable: false, provider: 'azure' })
   }
   r.body = toJson('request', { ...r.rest, azure_ad_token: token })
 }
@@ -442,7 +490,7 @@ async function completion(request, router) {
   const result = batch.data ? JSON.parse(batch.data) : undefined
   const billed = reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
   if (billed) await billed
-  if (batch.error) throw new LlmuxError(batch.error)
+  if (batch.error) throw errorFrom(batch.error)
   return result
 }
 
@@ -489,7 +537,7 @@ function stream(request, router) {
     if (batch.usage) call.cost = JSON.parse(batch.usage.details).cost_usd
     const billed = reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
     if (billed) await billed
-    if (batch.error) failure = new LlmuxError(batch.error)
+    if (batch.error) failure = errorFrom(batch.error)
   }
 
   const iterator = {
@@ -594,7 +642,7 @@ async function embedding(request, router) {
   for (const w of r.warnings ?? []) warn(w)
   const billed = reportUsage(account ?? null, requestId ?? null, rest.model, r.usage)
   if (billed) await billed
-  if (r.error) throw new LlmuxError(r.error)
+  if (r.error) throw errorFrom(r.error)
   const all = r.vectors
   const d = r.dims
   const data = new Array(r.count)
@@ -656,7 +704,7 @@ async function promptForData(messages, model, prompt, schema, account, requestId
   const batch = await finishHandle(handle, signal, account, requestId)
   const billed = reportUsage(account, requestId ?? null, model, batch.usage)
   if (billed) await billed
-  if (batch.error) throw new LlmuxError(batch.error)
+  if (batch.error) throw errorFrom(batch.error)
   return JSON.parse(batch.data).choices[0].message.parsed
 }
 
@@ -692,7 +740,7 @@ class Router {
     if (!config || typeof config !== 'object') throw invalid('Router takes a config object ({ model_list, router_settings })')
     const json = toJson('router config', config)
     const check = binding.checkRouterConfig(json)
-    if (check.error) throw new LlmuxError(check.error)
+    if (check.error) throw errorFrom(check.error)
     for (const w of check.warnings) warn(w)
     this.warnings = check.warnings
     this._handle = new binding.RouterHandle(json)
@@ -708,7 +756,7 @@ class Router {
       throw invalid(`cannot read router config ${path}: ${e.message}`)
     }
     const parsed = binding.routerConfigFromYaml(text)
-    if (parsed.error) throw new LlmuxError({ ...parsed.error, message: `router config ${path}: ${parsed.error.message}` })
+    if (parsed.error) throw errorFrom({ ...parsed.error, message: `router config ${path}: ${parsed.error.message}` })
     return new Router(JSON.parse(parsed.json))
   }
 
@@ -792,4 +840,21 @@ module.exports = {
   initPythonProcess,
   shutdownLiteLLMServer,
   LlmuxError,
+  BadRequestError,
+  AuthenticationError,
+  PermissionDeniedError,
+  NotFoundError,
+  ModelNotFoundError,
+  RateLimitError,
+  InternalServerError,
+  ServiceUnavailableError,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  Timeout: APIConnectionTimeoutError,
+  ContextWindowExceededError,
+  ContentPolicyViolationError,
+  APIUserAbortError,
+  APIResponseValidationError,
+  JSONSchemaValidationError,
+  ConfigurationError,
 }

@@ -2,7 +2,7 @@
 // bill is reported exactly once, counted locally and marked estimated.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { configure, callLiteLLM, stream, completion } from '../index.mjs'
+import { configure, callLiteLLM, stream, completion, LlmuxError } from '../index.mjs'
 import { startMockOpenAI } from './helpers/mock-openai.mjs'
 import { Recorder, userText } from './helpers/util.mjs'
 
@@ -34,7 +34,7 @@ test('aborting callLiteLLM mid-stream closes the upstream connection within 100 
   const req = server.requests.at(-1)
   const abortedAt = performance.now()
   ac.abort()
-  await assert.rejects(p, (e) => e.code === 'cancelled' && e.name === 'LlmuxError')
+  await assert.rejects(p, (e) => e.code === 'cancelled' && e instanceof LlmuxError && e.name === 'APIUserAbortError')
   await waitFor(() => req.closedAt !== null, 1000)
   const ms = req.closedAt - abortedAt
   assert.ok(ms < 100, `upstream closed ${ms.toFixed(1)} ms after abort`)

@@ -1,6 +1,7 @@
 // Upstream failures and bad input: every one is a typed LlmuxError (code, status, provider,
 // retryable), amplify callers also get the user-facing line, and the process stays up.
 import { test, before, after } from 'node:test'
+import { createRequire } from 'node:module'
 import assert from 'node:assert/strict'
 import { configure, callLiteLLM, stream, completion, LlmuxError } from '../index.mjs'
 import { startMockOpenAI } from './helpers/mock-openai.mjs'
@@ -201,4 +202,45 @@ test('a pooled connection that died (a thawed Lambda) is retried once on a fresh
   } finally {
     srv.close()
   }
+})
+
+test('errors are the classes the openai SDK and LiteLLM name, across ESM and CJS', async () => {
+  const esm = await import('../index.mjs')
+  const cjs = createRequire(import.meta.url)('../index.js')
+  const expect = {
+    BadRequestError: { code: 'invalid_request' },
+    AuthenticationError: { code: 'auth', status: 401 },
+    PermissionDeniedError: { code: 'permission_denied', status: 403 },
+    ModelNotFoundError: { code: 'not_found', status: 404 },
+    RateLimitError: { code: 'rate_limit', status: 429, retryable: true },
+    InternalServerError: { code: 'provider_unavailable', status: 500, retryable: true },
+    ServiceUnavailableError: { code: 'provider_unavailable', status: 503, retryable: true },
+    APIConnectionError: { code: 'network', retryable: true },
+    APIConnectionTimeoutError: { code: 'timeout', retryable: true },
+    ContextWindowExceededError: { code: 'context_window', status: 400 },
+    ContentPolicyViolationError: { code: 'content_filter', status: 400 },
+    APIUserAbortError: { code: 'cancelled' },
+    APIResponseValidationError: { code: 'decode' },
+  }
+  assert.equal(esm.RateLimitError, cjs.RateLimitError, 'one class, whichever way it is loaded')
+  // Every code through the engine's own mapping: a mock answers each status.
+  const statuses = { 401: 'AuthenticationError', 403: 'PermissionDeniedError', 404: 'ModelNotFoundError', 429: 'RateLimitError', 500: 'InternalServerError', 503: 'ServiceUnavailableError' }
+  for (const [status, name] of Object.entries(statuses)) {
+    const e = await completion({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], max_retries: 0, extra_headers: { 'x-mock-scenario': `status:${status}` } }).catch((x) => x)
+    assert.ok(e instanceof esm[name] && e instanceof cjs[name], `${status}: ${e && e.name} (${e && e.message})`)
+    assert.ok(e instanceof cjs.LlmuxError)
+    assert.equal(e.name, name)
+    assert.equal(e.status, Number(status))
+    assert.equal(e.retryable, Boolean(expect[name].retryable))
+  }
+  const bad = await completion({ model: 'openai/gpt-4o-mini', messages: [] }).catch((x) => x)
+  assert.ok(bad instanceof esm.BadRequestError && bad.code === 'invalid_request')
+  // The hierarchy: a context-window refusal is a BadRequestError, a timeout a connection error,
+  // every 5xx an InternalServerError.
+  assert.ok(esm.ContextWindowExceededError.prototype instanceof esm.BadRequestError)
+  assert.ok(esm.ContentPolicyViolationError.prototype instanceof esm.BadRequestError)
+  assert.ok(esm.APIConnectionTimeoutError.prototype instanceof esm.APIConnectionError)
+  assert.ok(esm.ServiceUnavailableError.prototype instanceof esm.InternalServerError)
+  assert.equal(esm.Timeout, esm.APIConnectionTimeoutError)
+  for (const name of Object.keys(expect)) assert.ok(esm[name].prototype instanceof esm.LlmuxError, name)
 })

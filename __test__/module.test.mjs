@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import * as esm from '../index.mjs'
 
 const require = createRequire(import.meta.url)
-const names = ['configure', 'callLiteLLM', 'promptForData', 'promptLiteLLMForData', 'createChatFn', 'Router', 'completion', 'stream', 'getLiteLLMServerStatus', 'initPythonProcess', 'shutdownLiteLLMServer', 'LlmuxError']
+const names = ['configure', 'callLiteLLM', 'promptForData', 'promptLiteLLMForData', 'createChatFn', 'Router', 'completion', 'stream', 'embedding', 'getLiteLLMServerStatus', 'initPythonProcess', 'shutdownLiteLLMServer', 'LlmuxError', 'RateLimitError', 'BadRequestError', 'APIUserAbortError']
 
 test('ESM and CommonJS export the same functions', () => {
   const cjs = require('../index.js')

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream'
 import llmux, {
   configure, completion, stream, callLiteLLM, promptForData, promptLiteLLMForData, createChatFn,
   getLiteLLMServerStatus, initPythonProcess, shutdownLiteLLMServer, LlmuxError, Router, embedding,
+  RateLimitError, ContextWindowExceededError,
   type ChatCompletion, type ChatCompletionChunk, type UsageDetails,
 } from 'llmux'
 
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
   try {
     await completion({ model: 'nope', messages: [] })
   } catch (e) {
+    if (e instanceof RateLimitError) void e.retryAfterMs
+    if (e instanceof ContextWindowExceededError) void e.param
     if (e instanceof LlmuxError) void [e.code, e.status, e.provider, e.retryable]
   }
   void [text, answer, city, same, out, s.activeRequests, llmux.configure]
