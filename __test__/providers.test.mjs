@@ -331,3 +331,23 @@ describe('GPT-5 and o-series on OpenAI-shaped Azure; Gemini 2.5 and 3 on Vertex 
   }
 })
 
+
+describe('drop_params', () => {
+  test('by default a parameter the provider does not take is dropped with a warning; drop_params: false makes it an error before sending', async () => {
+    const { BadRequestError, Router } = await import('../index.mjs')
+    const before = anthropic.requests.length
+    const e = await completion(ask('anthropic/claude-sonnet-4-5', 'strict', { seed: 7, drop_params: false })).catch((x) => x)
+    assert.ok(e instanceof BadRequestError, String(e))
+    assert.equal(e.param, 'seed')
+    assert.equal(anthropic.requests.length, before, 'nothing was sent')
+    const ok = await completion(ask('anthropic/claude-sonnet-4-5', 'lenient', { seed: 7, drop_params: true }))
+    assert.ok(ok.warnings.some((w) => /seed/.test(w)))
+    // LiteLLM's litellm_settings.drop_params, for every deployment of a router.
+    const router = new Router({
+      model_list: [{ model_name: 'claude', litellm_params: { model: 'anthropic/claude-sonnet-4-5', api_key: 'sk-ant-test', api_base: anthropic.url } }],
+      litellm_settings: { drop_params: false },
+    })
+    const re = await router.completion(ask('claude', 'strict router', { seed: 7 })).catch((x) => x)
+    assert.ok(re instanceof BadRequestError && re.param === 'seed', String(re))
+  })
+})

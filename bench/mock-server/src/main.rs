@@ -137,7 +137,9 @@ async fn handle(req: Request<Incoming>, enc: Encoded, emb: EncodedEmbeddings) ->
     if path.ends_with("/v1/embeddings") {
         return Ok(match embeddings(&path, &body, &emb).await {
             Some(b) => Response::builder().header("content-type", "application/json").body(Full::new(b).boxed()).unwrap_or_default(),
-            None => Response::builder().status(400).body(Full::new(Bytes::from_static(b"bad embeddings request")).boxed()).unwrap_or_default(),
+            None => {
+                Response::builder().status(400).body(Full::new(Bytes::from_static(b"bad embeddings request")).boxed()).unwrap_or_default()
+            }
         });
     }
     let Some((chunks, size, latency, delay)) = parse_path(&path).filter(|_| path.ends_with("/v1/chat/completions")) else {

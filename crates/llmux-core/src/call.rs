@@ -36,6 +36,8 @@ pub struct Call {
     pub warnings: Vec<String>,
     /// Where a cloud credential (`target.cloud`) is fetched and kept.
     pub credentials: Arc<crate::credentials::CredentialCache>,
+    /// `drop_params: false`: a parameter the provider does not take fails the call.
+    pub strict_params: bool,
 }
 
 impl std::fmt::Debug for Call {
@@ -82,6 +84,7 @@ impl Call {
             limits: engine.limits(),
             warnings,
             credentials: engine.credentials(),
+            strict_params: options.drop_params == Some(false),
         })
     }
 }
@@ -158,6 +161,12 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     completion.warnings.clone_from(&warnings);
     completion.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
     let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings }))).await;
+}
+
+/// Whether a provider's warning says it dropped a parameter (the wording every provider uses:
+/// "`x` is not ... and was dropped", "... was sent as auto").
+fn is_dropped_param(w: &str) -> bool {
+    w.ends_with(" was dropped") || w.contains(" and was dropped") || w.ends_with("was sent as auto")
 }
 
 /// Last touches on the whole answer: structured output checked (and moved out of its forced
@@ -274,6 +283,17 @@ async fn run_http(
         &call.target
     };
     let built = adapter.build_request(&call.request, target, stream)?;
+    if call.strict_params {
+        if let Some(w) = built.warnings.iter().find(|w| is_dropped_param(w)) {
+            let param = w.split_whitespace().next().unwrap_or_default().to_owned();
+            return Err(Error::invalid_request(format!(
+                "unsupported parameter for {} {}: {w} (drop_params: true, the default, drops it with a warning)",
+                target.provider.name(),
+                target.model
+            ))
+            .with_param(param));
+        }
+    }
     warnings.extend(built.warnings);
     let provider = call.target.provider.name();
     let deadline = transport::deadline_in(call.target.timeouts.total);

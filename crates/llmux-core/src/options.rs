@@ -121,6 +121,9 @@ pub struct CallOptions {
     /// Facts about the model that override the model database (`model_info`, LiteLLM's
     /// `base_model`): prices for a fine-tune, the model behind an Azure deployment name.
     pub model_info: Option<crate::models::ModelInfo>,
+    /// LiteLLM's `drop_params`. llmux drops what a provider does not take, with a warning,
+    /// unless this is `Some(false)`: then such a parameter fails the call before it is sent.
+    pub drop_params: Option<bool>,
     /// The model's facts already resolved (a router deployment's, merged once at load): used
     /// as they are, before `model_info`.
     pub resolved_info: Option<std::sync::Arc<crate::models::ModelInfo>>,
@@ -261,6 +264,11 @@ impl CallOptions {
         if let Some(b) = string(req, &["base_model"])? {
             model_info.get_or_insert_with(Default::default).base_model = Some(b);
         }
+        let drop_params = match take(req, "drop_params") {
+            None => None,
+            Some(Value::Bool(b)) => Some(b),
+            Some(_) => return Err(Error::invalid_request("drop_params must be true or false")),
+        };
         Ok(CallOptions {
             timeout,
             max_retries,
@@ -269,6 +277,7 @@ impl CallOptions {
             cache,
             metadata,
             model_info,
+            drop_params,
             resolved_info: None,
             configured: false,
         })

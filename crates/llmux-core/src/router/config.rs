@@ -123,6 +123,8 @@ pub struct Settings {
     pub aliases: HashMap<String, String>,
     pub user_limits: UserLimits,
     pub cache: Option<CacheSettings>,
+    /// LiteLLM's `litellm_settings.drop_params` for every deployment (a call's own wins).
+    pub drop_params: Option<bool>,
 }
 
 impl Default for Settings {
@@ -140,6 +142,7 @@ impl Default for Settings {
             aliases: HashMap::new(),
             user_limits: UserLimits::default(),
             cache: None,
+            drop_params: None,
         }
     }
 }
@@ -371,6 +374,9 @@ impl RouterConfig {
                     ))
                 }
             };
+        }
+        if let Some(v) = get("drop_params") {
+            s.drop_params = Some(v.as_bool().ok_or_else(|| err("litellm_settings.drop_params", "must be true or false"))?);
         }
         if let Some(v) = get("num_retries") {
             s.num_retries = num(v, "router_settings.num_retries")?.min(10.0) as u32;

@@ -155,7 +155,7 @@ impl Router {
 
     /// The call for one deployment: its model and parameters over the caller's request, its
     /// endpoint and credentials (trusted: they come from the config) as the call options.
-    fn call_for(&self, d: &Deployment, req: &ChatRequest, remaining: Duration) -> Result<Call> {
+    fn call_for(&self, d: &Deployment, req: &ChatRequest, remaining: Duration, drop_params: Option<bool>) -> Result<Call> {
         let mut r = req.clone();
         r.model = d.cfg.model.clone();
         for (k, p) in &d.cfg.params {
@@ -174,6 +174,8 @@ impl Router {
         options.configured = true;
         // The deployment's facts (the database under its model_info) are already merged.
         options.resolved_info = Some(d.cfg.info.clone());
+        // drop_params: the deployment's own, else the caller's, else the config's.
+        options.drop_params = options.drop_params.or(drop_params).or(self.settings.drop_params);
         Call::prepare_with(&self.engine, r, &options)
     }
 
@@ -224,7 +226,7 @@ impl Router {
             .and_then(|ds| ds.first())
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no model group \"{group}\"")))?;
         let probe = ChatRequest { messages: vec![crate::chat::Message::new(crate::chat::Role::User, "x")], ..Default::default() };
-        Ok(self.call_for(d, &probe, self.settings.timeout)?.target)
+        Ok(self.call_for(d, &probe, self.settings.timeout, None)?.target)
     }
 
     /// Routes a request to its outcome without streaming (for callers that need the whole answer).
@@ -402,7 +404,7 @@ impl Attempter for ChatAttempt<'_> {
     type Out = (Outcome, Duration, Duration);
 
     async fn attempt(&mut self, router: &Router, d: &Arc<Deployment>, remaining: Duration) -> Tried<Self::Out> {
-        let call = match router.call_for(d, &self.rr.request, remaining) {
+        let call = match router.call_for(d, &self.rr.request, remaining, self.rr.options.drop_params) {
             Ok(c) => c,
             Err(e) => return Tried::Skip(e),
         };
