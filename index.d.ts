@@ -75,6 +75,10 @@ export interface ChatRequest {
   signal?: AbortSignal
   /** With a Router: cache this answer for `ttl` seconds, or `false` to skip the cache. */
   cache?: boolean | { ttl?: number; 'no-cache'?: boolean }
+  /** LiteLLM's metadata; `tags` fall under the router's `tag_limits`. Never sent to a provider. */
+  metadata?: { tags?: string[]; [more: string]: unknown }
+  /** `false`: a parameter the provider does not take fails the call (default: dropped with a warning). */
+  drop_params?: boolean
   account?: AmplifyAccount | null
   requestId?: string
   api_key?: string
@@ -444,6 +448,10 @@ export interface RouterConfig {
     content_policy_fallbacks?: Array<Record<string, string[]>>
     model_group_alias?: Record<string, string>
     user_limits?: { rpm?: number; tpm?: number; budget_usd?: number; budget_duration?: string | number }
+    /** Limits per tag of a request's `metadata.tags`. */
+    tag_limits?: Record<string, { rpm?: number; tpm?: number; budget_usd?: number; budget_duration?: string | number }>
+    /** Limits over every request of the router. */
+    global_limits?: { rpm?: number; tpm?: number; budget_usd?: number; budget_duration?: string | number }
     cache?: boolean | { ttl?: number | string; max_bytes?: number }
     [more: string]: unknown
   }

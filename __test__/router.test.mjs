@@ -207,6 +207,35 @@ describe('limits', () => {
   })
 })
 
+describe('limits by tag and for the whole router', () => {
+  test('metadata.tags: a tag over its rpm is refused, other tags and untagged requests are not; a tag budget counts its spend', async () => {
+    f.reset()
+    const r = new Router({
+      model_list: [f.deployment('g', 't1', 'ok', {}, { input_cost_per_token: 0.01, output_cost_per_token: 0.01 })],
+      router_settings: { tag_limits: { summarise: { rpm: 2 }, translate: { budget_usd: 0.2 } } },
+    })
+    const tagged = (tags, user = 'u') => ask('g', 'a b', { user, metadata: { tags } })
+    await r.completion(tagged(['summarise']))
+    await r.completion(tagged(['summarise'], 'someone-else'))
+    await assert.rejects(r.completion(tagged(['summarise', 'other'])), (e) => e.code === 'rate_limit' && /tag "summarise"/.test(e.message) && e.retryAfterMs > 0)
+    await r.completion(tagged(['other']))
+    await r.completion(ask('g', 'a b'))
+    // Each answer costs $0.12: the second translate call starts at $0.12, the third at $0.24.
+    await r.completion(tagged(['translate']))
+    await r.completion(tagged(['translate']))
+    await assert.rejects(r.completion(tagged(['translate'])), (e) => e.code === 'rate_limit' && /tag "translate" has spent its budget/.test(e.message) && !e.retryable)
+  })
+
+  test('global_limits: every request of the router, whoever sends it', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 't2', 'ok')], router_settings: { global_limits: { rpm: 2 } } })
+    await r.completion(ask('g', 'a b', { user: 'a' }))
+    await r.completion(ask('g', 'a b', { user: 'b' }))
+    await assert.rejects(r.completion(ask('g', 'a b', { user: 'c' })), (e) => e.code === 'rate_limit' && /the router is over its requests-per-minute limit/.test(e.message))
+    assert.equal(f.hits.t2, 2)
+  })
+})
+
 describe('cache', () => {
   test('opt-in per request, keyed per user; a cached answer replays as a stream', async () => {
     f.reset()

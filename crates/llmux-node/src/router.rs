@@ -166,10 +166,16 @@ impl RouterHandle {
         })();
         let job = prepared.map(|(rr, st)| {
             move |cancel: tokio_util::sync::CancellationToken, tx| {
-                let RouteRequest { request, options, user, warnings, .. } = rr;
+                let RouteRequest { request, options, user, warnings, tags, .. } = rr;
                 let run = move |request: ChatRequest| {
-                    let rr =
-                        RouteRequest { request, options: options.clone(), user: user.clone(), stream: false, warnings: warnings.clone() };
+                    let rr = RouteRequest {
+                        request,
+                        options: options.clone(),
+                        user: user.clone(),
+                        stream: false,
+                        warnings: warnings.clone(),
+                        tags: tags.clone(),
+                    };
                     let (router, cancel) = (router.clone(), cancel.clone());
                     async move { router.complete(rr, cancel).await }
                 };

@@ -101,6 +101,13 @@ pub struct UserLimits {
     pub budget_duration: Option<Duration>,
 }
 
+impl UserLimits {
+    /// Whether any limit or budget is set.
+    pub fn any(&self) -> bool {
+        self.rpm.is_some() || self.tpm.is_some() || self.budget_usd.is_some()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct CacheSettings {
     pub ttl: Duration,
@@ -125,6 +132,10 @@ pub struct Settings {
     pub cache: Option<CacheSettings>,
     /// LiteLLM's `litellm_settings.drop_params` for every deployment (a call's own wins).
     pub drop_params: Option<bool>,
+    /// Limits and budgets per tag (`metadata.tags` of a request: an MCP tool's name, a feature).
+    pub tag_limits: HashMap<String, UserLimits>,
+    /// Limits and a budget over every request of the router.
+    pub global_limits: UserLimits,
 }
 
 impl Default for Settings {
@@ -143,6 +154,8 @@ impl Default for Settings {
             user_limits: UserLimits::default(),
             cache: None,
             drop_params: None,
+            tag_limits: HashMap::new(),
+            global_limits: UserLimits::default(),
         }
     }
 }
@@ -251,6 +264,8 @@ const ROUTER_KEYS: &[&str] = &[
     "content_policy_fallbacks",
     "model_group_alias",
     "user_limits",
+    "tag_limits",
+    "global_limits",
     "cache",
     "routing_strategy_args",
     "redis_host",
@@ -258,6 +273,17 @@ const ROUTER_KEYS: &[&str] = &[
     "redis_password",
     "enable_pre_call_checks",
 ];
+
+/// `{rpm, tpm, budget_usd, budget_duration}`.
+fn limits(v: &Value, at: &str) -> Result<UserLimits> {
+    let m = object(v, at)?;
+    Ok(UserLimits {
+        rpm: opt_num(m, "rpm", at)?.map(|n| n as u32),
+        tpm: opt_num(m, "tpm", at)?.map(|n| n as u32),
+        budget_usd: opt_num(m, "budget_usd", at)?,
+        budget_duration: m.get("budget_duration").map(|d| duration(d, &format!("{at}.budget_duration"))).transpose()?,
+    })
+}
 
 impl RouterConfig {
     /// Parses a config; returns it with the warnings it raised.
@@ -412,14 +438,15 @@ impl RouterConfig {
             }
         }
         if let Some(v) = get("user_limits") {
-            let m = object(v, "router_settings.user_limits")?;
-            let at = "router_settings.user_limits";
-            s.user_limits = UserLimits {
-                rpm: opt_num(m, "rpm", at)?.map(|n| n as u32),
-                tpm: opt_num(m, "tpm", at)?.map(|n| n as u32),
-                budget_usd: opt_num(m, "budget_usd", at)?,
-                budget_duration: m.get("budget_duration").map(|d| duration(d, &format!("{at}.budget_duration"))).transpose()?,
-            };
+            s.user_limits = limits(v, "router_settings.user_limits")?;
+        }
+        if let Some(v) = get("tag_limits") {
+            for (tag, l) in object(v, "router_settings.tag_limits")? {
+                s.tag_limits.insert(tag.clone(), limits(l, &format!("router_settings.tag_limits.{tag}"))?);
+            }
+        }
+        if let Some(v) = get("global_limits") {
+            s.global_limits = limits(v, "router_settings.global_limits")?;
         }
         if let Some(v) = get("cache") {
             match v {
@@ -527,5 +554,23 @@ mod tests {
         let e = RouterConfig::parse(&json!({"model_list": [{"model_name": "a", "litellm_params": {"model": "madeup/x"}}]})).unwrap_err();
         assert!(e.message.contains("unknown provider"), "{}", e.message);
         assert!(RouterConfig::parse(&json!({"model_list": []})).is_err());
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn tag_and_global_limits_are_read() {
+        let v: Value = serde_json::from_str(
+            r#"{"model_list":[{"model_name":"g","litellm_params":{"model":"openai/x"}}],
+                "router_settings":{"global_limits":{"rpm":2},"tag_limits":{"summarise":{"rpm":3,"budget_usd":1}}}}"#,
+        )
+        .unwrap();
+        let (c, w) = RouterConfig::parse(&v).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.settings.global_limits.rpm, Some(2));
+        assert_eq!(c.settings.tag_limits["summarise"].budget_usd, Some(1.0));
     }
 }

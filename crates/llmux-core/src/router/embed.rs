@@ -25,6 +25,7 @@ pub struct EmbedRouteRequest {
     pub options: CallOptions,
     pub user: Option<String>,
     pub warnings: Vec<String>,
+    pub tags: Vec<String>,
 }
 
 impl EmbedRouteRequest {
@@ -33,7 +34,8 @@ impl EmbedRouteRequest {
         let (request, mut options) = EmbeddingRequest::from_value(value)?;
         let warnings = options.drop_endpoint();
         let user = user.or_else(|| request.user.clone());
-        Ok(EmbedRouteRequest { request, options, user, warnings })
+        let tags = super::tags_of(options.metadata.as_ref());
+        Ok(EmbedRouteRequest { request, options, user, warnings, tags })
     }
 }
 
@@ -91,19 +93,14 @@ impl Router {
         let Some(first) = self.group_name(&er.request.model).map(str::to_owned) else {
             return fail(Error::new(ErrorKind::NotFound, format!("no model group named \"{}\"", er.request.model)), None);
         };
-        let limits = &self.settings.user_limits;
         // Four bytes a token: an estimate for the per-user token limit, never sent anywhere.
         let tokens = match &er.request.input {
             EmbeddingInput::Texts(t) => t.iter().map(|s| s.len() / 4 + 1).sum::<usize>(),
             EmbeddingInput::Tokens(t) => t.iter().map(Vec::len).sum(),
         };
         let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
-        if let Some(user) = &er.user {
-            if limits.rpm.is_some() || limits.tpm.is_some() || limits.budget_usd.is_some() {
-                if let Err(e) = self.state.admit_user(user, limits, tokens).await {
-                    return fail(e, None);
-                }
-            }
+        if let Err(e) = self.admit(er.user.as_deref(), &er.tags, tokens).await {
+            return fail(e, None);
         }
         let ttl = match er.options.cache {
             CacheChoice::Skip => None,
@@ -159,9 +156,7 @@ impl Router {
                             let dollars = cost.map(|c| c.total).unwrap_or(0.0);
                             self.ledger.record(&group, er.user.as_deref(), *u, dollars);
                             self.metrics.success(&group, start.elapsed(), start.elapsed(), u, dollars);
-                            if let (Some(user), Some(_)) = (&er.user, limits.budget_usd) {
-                                self.state.record_spend(user, dollars, limits.budget_duration).await;
-                            }
+                            self.spend(er.user.as_deref(), &er.tags, dollars).await;
                         }
                         o.usage = usage;
                         o.cost = cost;
@@ -188,9 +183,9 @@ impl Router {
                 }
             }
             if fresh.is_none() {
-                if let (Some(u), Some(user), Some(_)) = (&usage, &er.user, limits.budget_usd) {
+                if let Some(u) = &usage {
                     let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
-                    self.state.record_spend(user, ledger::cost(&info, u), limits.budget_duration).await;
+                    self.spend(er.user.as_deref(), &er.tags, ledger::cost(&info, u)).await;
                 }
                 return fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
             }

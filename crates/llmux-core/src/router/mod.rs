@@ -52,6 +52,17 @@ pub struct RouteRequest {
     pub stream: bool,
     /// What the router dropped from the caller's request, said aloud.
     pub warnings: Vec<String>,
+    /// `metadata.tags` (LiteLLM's convention; an MCP tool's name is a tag): tag limits apply.
+    pub tags: Vec<String>,
+}
+
+/// `metadata.tags`, as LiteLLM reads them: strings only, at most 32.
+pub fn tags_of(metadata: Option<&Value>) -> Vec<String> {
+    metadata
+        .and_then(|m| m.get("tags"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).take(32).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 impl RouteRequest {
@@ -67,7 +78,8 @@ impl RouteRequest {
         // request's own `user` field, which anyone can set: limits, budgets and the cache
         // namespace follow who is really asking.
         let user = user.or_else(|| request.user.clone());
-        Ok(RouteRequest { request, options, user, stream, warnings })
+        let tags = tags_of(options.metadata.as_ref());
+        Ok(RouteRequest { request, options, user, stream, warnings, tags })
     }
 }
 
@@ -249,16 +261,11 @@ impl Router {
                 None,
             );
         };
-        let limits = &self.settings.user_limits;
-        let needs_tokens =
-            limits.tpm.is_some() || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.max_input_tokens.is_some());
+        let needs_tokens = self.limits_count_tokens(&rr.tags)
+            || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.max_input_tokens.is_some());
         let prompt_tokens = if needs_tokens { crate::usage::estimate_prompt_tokens(&rr.request, "gpt-4o") as u32 } else { 0 };
-        if let Some(user) = &rr.user {
-            if limits.rpm.is_some() || limits.tpm.is_some() || limits.budget_usd.is_some() {
-                if let Err(e) = self.state.admit_user(user, limits, prompt_tokens).await {
-                    return ended(e, None);
-                }
-            }
+        if let Err(e) = self.admit(rr.user.as_deref(), &rr.tags, prompt_tokens).await {
+            return ended(e, None);
         }
         let cache_ttl = match rr.options.cache {
             CacheChoice::Skip => None,
@@ -303,9 +310,7 @@ impl Router {
                     if let Some(u) = &o.usage {
                         self.ledger.record(&group, rr.user.as_deref(), *u, cost);
                         self.metrics.success(&group, latency, ttft, u, cost);
-                        if let (Some(user), Some(_)) = (&rr.user, limits.budget_usd) {
-                            self.state.record_spend(user, cost, limits.budget_duration).await;
-                        }
+                        self.spend(rr.user.as_deref(), &rr.tags, cost).await;
                     }
                     if o.error.is_none() {
                         if let (Some(k), Some(ttl)) = (cache_key, cache_ttl) {
@@ -344,12 +349,56 @@ impl Router {
         }
         let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
         o.warnings = rr.warnings;
-        if let (Some(u), Some(user), Some(_)) = (&o.usage, &rr.user, limits.budget_usd) {
+        if let Some(u) = &o.usage {
             // What failed attempts used is billed too, at the first group's prices.
             let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
-            self.state.record_spend(user, ledger::cost(&info, u), limits.budget_duration).await;
+            self.spend(rr.user.as_deref(), &rr.tags, ledger::cost(&info, u)).await;
         }
         o
+    }
+
+    /// Whether a token count is needed for the limits that apply (a tpm somewhere).
+    fn limits_count_tokens(&self, tags: &[String]) -> bool {
+        let s = &self.settings;
+        s.user_limits.tpm.is_some()
+            || s.global_limits.tpm.is_some()
+            || tags.iter().any(|t| s.tag_limits.get(t).is_some_and(|l| l.tpm.is_some()))
+    }
+
+    /// Admits a request under the router's global limits, its tags' limits and its user's,
+    /// in that order; the first refusal is the answer.
+    async fn admit(&self, user: Option<&str>, tags: &[String], tokens: u32) -> Result<()> {
+        let s = &self.settings;
+        if s.global_limits.any() {
+            self.state.admit_user(crate::state::GLOBAL_KEY, &s.global_limits, tokens).await?;
+        }
+        for t in tags {
+            if let Some(l) = s.tag_limits.get(t).filter(|l| l.any()) {
+                self.state.admit_user(&crate::state::tag_key(t), l, tokens).await?;
+            }
+        }
+        if let Some(user) = user {
+            if s.user_limits.any() {
+                self.state.admit_user(user, &s.user_limits, tokens).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a request's cost against every budget it falls under.
+    async fn spend(&self, user: Option<&str>, tags: &[String], cost: f64) {
+        let s = &self.settings;
+        if s.global_limits.budget_usd.is_some() {
+            self.state.record_spend(crate::state::GLOBAL_KEY, cost, s.global_limits.budget_duration).await;
+        }
+        for t in tags {
+            if let Some(l) = s.tag_limits.get(t).filter(|l| l.budget_usd.is_some()) {
+                self.state.record_spend(&crate::state::tag_key(t), cost, l.budget_duration).await;
+            }
+        }
+        if let (Some(user), Some(_)) = (user, s.user_limits.budget_usd) {
+            self.state.record_spend(user, cost, s.user_limits.budget_duration).await;
+        }
     }
 
     /// Records a deployment's failure: metrics, its last error, and (when the failure says the

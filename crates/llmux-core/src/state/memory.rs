@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{self, BoxFuture};
@@ -44,7 +44,8 @@ struct Spend {
 
 pub struct MemoryState {
     deployments: Mutex<HashMap<String, DeploymentState>>,
-    users: OnceLock<UserLimiters>,
+    /// Keyed limiters per quota (users share one; each tag quota and the global one their own).
+    users: Mutex<HashMap<(Option<u32>, Option<u32>), Arc<UserLimiters>>>,
     spend: Mutex<HashMap<String, Spend>>,
     admissions: AtomicU64,
     cache: ResponseCache,
@@ -60,7 +61,7 @@ fn keyed(n: Option<u32>) -> Option<DefaultKeyedRateLimiter<String>> {
 }
 
 fn refused(what: &str, user: &str, wait: Duration) -> Error {
-    Error::new(ErrorKind::RateLimit, format!("user \"{user}\" is over its {what} limit; retry in {:.1} s", wait.as_secs_f64()))
+    Error::new(ErrorKind::RateLimit, format!("{} is over its {what} limit; retry in {:.1} s", super::subject(user), wait.as_secs_f64()))
         .with_retry_after(Some(wait))
 }
 
@@ -73,7 +74,7 @@ impl MemoryState {
     pub fn new(cache_bytes: u64) -> MemoryState {
         MemoryState {
             deployments: Mutex::default(),
-            users: OnceLock::new(),
+            users: Mutex::default(),
             spend: Mutex::default(),
             admissions: AtomicU64::new(0),
             cache: ResponseCache::new(cache_bytes),
@@ -92,12 +93,18 @@ impl MemoryState {
         if let Some(budget) = limits.budget_usd {
             let spent = self.spent(user, limits.budget_duration, Instant::now());
             if spent >= budget {
-                let mut e = Error::new(ErrorKind::RateLimit, format!("user \"{user}\" has spent its budget (${spent:.4} of ${budget:.4})"));
+                let mut e = Error::new(
+                    ErrorKind::RateLimit,
+                    format!("{} has spent its budget (${spent:.4} of ${budget:.4})", super::subject(user)),
+                );
                 e.retryable = false;
                 return Err(e);
             }
         }
-        let l = self.users.get_or_init(|| UserLimiters { rpm: keyed(limits.rpm), tpm: keyed(limits.tpm) });
+        let l = lock(&self.users)
+            .entry((limits.rpm, limits.tpm))
+            .or_insert_with(|| Arc::new(UserLimiters { rpm: keyed(limits.rpm), tpm: keyed(limits.tpm) }))
+            .clone();
         if self.admissions.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             for k in [&l.rpm, &l.tpm].into_iter().flatten() {
                 k.retain_recent();
@@ -185,7 +192,7 @@ impl MemoryState {
     /// Users with a limiter entry (for tests of pruning).
     #[cfg(test)]
     fn tracked_users(&self) -> usize {
-        self.users.get().and_then(|l| l.rpm.as_ref()).map_or(0, |r| r.len())
+        lock(&self.users).values().filter_map(|l| l.rpm.as_ref()).map(|r| r.len()).sum()
     }
 }
 

@@ -18,6 +18,26 @@ use crate::chat::{ChatChunk, ChatCompletion};
 use crate::error::Result;
 use crate::router::config::UserLimits;
 
+/// The key limits and spend of a tag are kept under (beside users' own: no user id starts so).
+pub fn tag_key(tag: &str) -> String {
+    format!("\u{1}tag:{tag}")
+}
+
+/// The key of the router's global limits and spend.
+pub const GLOBAL_KEY: &str = "\u{1}global";
+
+/// How a limits key reads in a message: `user "alice"`, `tag "summarise"`, `the router`.
+pub fn subject(key: &str) -> String {
+    match key.strip_prefix("\u{1}") {
+        Some("global") => "the router".to_owned(),
+        Some(rest) => match rest.strip_prefix("tag:") {
+            Some(t) => format!("tag \"{t}\""),
+            None => format!("\"{rest}\""),
+        },
+        None => format!("user \"{key}\""),
+    }
+}
+
 /// A deployment's own limits, per minute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeploymentLimits {
