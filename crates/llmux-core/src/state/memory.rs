@@ -42,10 +42,13 @@ struct Spend {
     spent: f64,
 }
 
+/// A limiter set's quota: requests and tokens per minute.
+type Quota2 = (Option<u32>, Option<u32>);
+
 pub struct MemoryState {
     deployments: Mutex<HashMap<String, DeploymentState>>,
     /// Keyed limiters per quota (users share one; each tag quota and the global one their own).
-    users: Mutex<HashMap<(Option<u32>, Option<u32>), Arc<UserLimiters>>>,
+    users: Mutex<HashMap<Quota2, Arc<UserLimiters>>>,
     spend: Mutex<HashMap<String, Spend>>,
     admissions: AtomicU64,
     cache: ResponseCache,
