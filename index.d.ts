@@ -482,6 +482,8 @@ export declare class Router {
   stream(request: ChatRequest): ChatStream
   embedding(request: EmbeddingRequest & { output?: 'array' }): Promise<EmbeddingResponse<number[] | string>>
   embedding(request: EmbeddingRequest & { output: 'float32' }): Promise<EmbeddingResponse<Float32Array>>
+  batchCompletionModelsAllResponses: typeof batchCompletionModelsAllResponses
+  batchCompletionModels: typeof batchCompletionModels
   callLiteLLM(...args: Parameters<typeof callLiteLLM>): Promise<string>
   promptForData<T extends Record<string, unknown> = Record<string, unknown>>(...args: Parameters<typeof promptForData>): Promise<T>
   health(): DeploymentHealth[]
@@ -494,6 +496,20 @@ export declare class Router {
 
 export declare function configure(options: ConfigureOptions): void
 export declare function completion(request: ChatRequest): Promise<ChatCompletion>
+export type MultiModelRequest = Omit<ChatRequest, 'model'> & { /** Model strings, or router groups. */ models: string[] }
+export interface ModelResult {
+  model: string
+  response?: ChatCompletion
+  error?: LlmuxError
+  usage?: Usage
+  /** USD, for a priced model. */
+  cost?: number
+  latencyMs: number
+}
+/** Every model's answer at once (LiteLLM's batch_completion_models_all_responses); partial failures never fail the whole. */
+export declare function batchCompletionModelsAllResponses(request: MultiModelRequest): Promise<{ results: ModelResult[]; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }; cost: number }>
+/** The first good answer (LiteLLM's batch_completion_models); the others are cancelled at once. */
+export declare function batchCompletionModels(request: MultiModelRequest): Promise<ChatCompletion>
 /** LiteLLM's embedding(): an OpenAI CreateEmbeddingResponse. */
 export declare function embedding(request: EmbeddingRequest & { output?: 'array' }): Promise<EmbeddingResponse<number[] | string>>
 export declare function embedding(request: EmbeddingRequest & { output: 'float32' }): Promise<EmbeddingResponse<Float32Array>>
@@ -536,6 +552,8 @@ declare const llmux: {
   configure: typeof configure
   completion: typeof completion
   embedding: typeof embedding
+  batchCompletionModels: typeof batchCompletionModels
+  batchCompletionModelsAllResponses: typeof batchCompletionModelsAllResponses
   stream: typeof stream
   callLiteLLM: typeof callLiteLLM
   promptForData: typeof promptForData

@@ -661,6 +661,91 @@ async function embedding(request, router) {
   return out
 }
 
+/**
+ * Asks several models the same request at once (LiteLLM's
+ * `batch_completion_models_all_responses`): every answer, a failure never failing the whole.
+ * `{ results: [{ model, response | error, usage, cost, latencyMs }], usage, cost }`, in the
+ * order of `models`; usage and cost summed over the answers.
+ */
+async function batchCompletionModelsAllResponses(request, router) {
+  const { models, rest, signal } = splitModels(request)
+  const results = await Promise.all(
+    models.map(async (model) => {
+      const started = performance.now()
+      try {
+        const response = await completion({ ...rest, model, signal }, router)
+        const cost = response.llmux?.cost?.total
+        return { model, response, usage: response.usage, cost, latencyMs: performance.now() - started }
+      } catch (error) {
+        return { model, error, latencyMs: performance.now() - started }
+      }
+    }),
+  )
+  return { results, ...sumUsage(results.filter((r) => r.response)) }
+}
+
+/**
+ * Asks several models at once and resolves with the first good answer (LiteLLM's
+ * `batch_completion_models`); the others are cancelled at that moment (and still report what
+ * they used through onUsage). Rejects only when every model failed, with the last error
+ * (its `errors` holds every model's).
+ */
+async function batchCompletionModels(request, router) {
+  const { models, rest, signal } = splitModels(request)
+  const controllers = models.map(() => new AbortController())
+  const onAbort = () => controllers.forEach((c) => c.abort())
+  signal?.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await new Promise((resolve, reject) => {
+      const errors = []
+      let settled = false
+      models.forEach((model, i) => {
+        completion({ ...rest, model, signal: controllers[i].signal }, router).then(
+          (response) => {
+            if (settled) return
+            settled = true
+            controllers.forEach((c, j) => j !== i && c.abort())
+            resolve(response)
+          },
+          (error) => {
+            errors.push({ model, error })
+            if (!settled && errors.length === models.length) {
+              const last = errors.at(-1).error
+              last.errors = errors
+              reject(last)
+            }
+          },
+        )
+      })
+    })
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function splitModels(request) {
+  if (!request || typeof request !== 'object') throw invalid('request must be an object')
+  const { models, model, signal, ...rest } = request
+  const list = models ?? (Array.isArray(model) ? model : undefined)
+  if (!Array.isArray(list) || list.length === 0 || list.some((m) => typeof m !== 'string' || !m)) {
+    throw invalid('models must be a non-empty array of model strings (or router groups)')
+  }
+  if (list.length > 64) throw invalid('models may name at most 64 models')
+  return { models: list, rest, signal: checkSignal(signal) }
+}
+
+function sumUsage(answered) {
+  const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+  let cost = 0
+  for (const r of answered) {
+    usage.prompt_tokens += r.usage?.prompt_tokens ?? 0
+    usage.completion_tokens += r.usage?.completion_tokens ?? 0
+    usage.total_tokens += r.usage?.total_tokens ?? 0
+    cost += r.cost ?? 0
+  }
+  return { usage, cost }
+}
+
 /** Runs a handle to its single last batch (completion-style calls). */
 async function finishHandle(handle, signal, account, requestId) {
   activeRequests++
@@ -764,6 +849,16 @@ class Router {
     return completion(request, this)
   }
 
+  /** Several groups at once, every answer (see the module's batchCompletionModelsAllResponses). */
+  batchCompletionModelsAllResponses(request) {
+    return batchCompletionModelsAllResponses(request, this)
+  }
+
+  /** Several groups at once, the first good answer; the rest cancelled. */
+  batchCompletionModels(request) {
+    return batchCompletionModels(request, this)
+  }
+
   /** Embeddings from an embedding group: retries, fallbacks, limits, and a per-user cache of each input's vector. */
   embedding(request) {
     return embedding(request, this)
@@ -836,6 +931,8 @@ module.exports = {
   completion,
   stream,
   embedding,
+  batchCompletionModels,
+  batchCompletionModelsAllResponses,
   getLiteLLMServerStatus,
   initPythonProcess,
   shutdownLiteLLMServer,

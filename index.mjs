@@ -11,6 +11,8 @@ export const {
   completion,
   stream,
   embedding,
+  batchCompletionModels,
+  batchCompletionModelsAllResponses,
   getLiteLLMServerStatus,
   initPythonProcess,
   shutdownLiteLLMServer,

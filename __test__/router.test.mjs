@@ -236,6 +236,42 @@ describe('limits by tag and for the whole router', () => {
   })
 })
 
+describe('several models at once', () => {
+  test('batchCompletionModelsAllResponses: every answer, a failure never failing the whole, usage and cost summed', async () => {
+    f.reset()
+    const price = { input_cost_per_token: 0.001, output_cost_per_token: 0.002 }
+    const r = new Router({
+      model_list: [f.deployment('a', 'm1', 'ok', {}, price), f.deployment('b', 'm2', 'ok', {}, price), f.deployment('c', 'm3', '500')],
+      router_settings: { num_retries: 0 },
+    })
+    usage = []
+    const out = await r.batchCompletionModelsAllResponses({ models: ['a', 'b', 'c'], messages: [{ role: 'user', content: 'consensus please' }], user: 'u' })
+    assert.deepEqual(out.results.map((x) => x.model), ['a', 'b', 'c'])
+    assert.equal(out.results[0].response.choices[0].message.content, 'consensus please')
+    assert.equal(out.results[2].error.name, 'InternalServerError')
+    assert.ok(out.results.every((x) => x.latencyMs >= 0))
+    assert.equal(out.usage.total_tokens, out.results[0].usage.total_tokens + out.results[1].usage.total_tokens)
+    assert.ok(Math.abs(out.cost - (out.results[0].cost + out.results[1].cost)) < 1e-12 && out.cost > 0)
+    assert.equal(usage.length, 2, 'each answer billed once, the refused one not at all')
+  })
+
+  test('batchCompletionModels: the first good answer; the slower ones are cancelled at once and still billed', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('slow', 'm4', 'trickle'), f.deployment('fast', 'm5', 'ok'), f.deployment('bad', 'm6', '503')], router_settings: { num_retries: 0 } })
+    usage = []
+    const started = Date.now()
+    const res = await r.batchCompletionModels({ models: ['slow', 'bad', 'fast'], messages: [{ role: 'user', content: 'first wins' }], user: 'u' })
+    assert.equal(res.choices[0].message.content, 'first wins')
+    assert.ok(Date.now() - started < 250, 'did not wait for the slow one')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(usage.length, 2, 'the winner, and the cancelled one for what it used')
+    const e = await r.batchCompletionModels({ models: ['bad'], messages: [{ role: 'user', content: 'x' }] }).catch((x) => x)
+    assert.equal(e.code, 'provider_unavailable')
+    assert.equal(e.errors.length, 1)
+    await assert.rejects(r.batchCompletionModels({ models: [], messages: [] }), (x) => x.code === 'invalid_request')
+  })
+})
+
 describe('cache', () => {
   test('opt-in per request, keyed per user; a cached answer replays as a stream', async () => {
     f.reset()
