@@ -59,6 +59,8 @@ export interface Batch {
   usage?: JsUsage
   error?: JsErrorData
   warnings?: Array<string>
+  /** Where the call went, with the last batch (for logging callbacks and traces). */
+  route?: JsRoute
 }
 
 /** Checks a router config: the error that would refuse it, and the warnings it raises. */
@@ -89,6 +91,16 @@ export interface JsErrorData {
   param?: string
   retryAfterMs?: number
   body?: string
+}
+
+export interface JsRoute {
+  provider: string
+  model: string
+  group?: string
+  deployment?: string
+  attempts: number
+  fallbacks: Array<string>
+  cacheHit: boolean
 }
 
 /** What to bill: amplify's `recordUsage` arguments, computed by the core. */

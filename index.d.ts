@@ -342,9 +342,49 @@ export type UsageCallback = (
   details: UsageDetails,
 ) => void | Promise<void>
 
+/** One per request, to onSuccess / onFailure: LiteLLM's standard logging payload, in part. Never a secret. */
+export interface LogPayload {
+  id: string | null
+  call_type: 'completion' | 'stream' | 'callLiteLLM' | 'embedding'
+  status: 'success' | 'failure'
+  model: string
+  model_group: string | null
+  model_id: string | null
+  custom_llm_provider: string | null
+  response_model: string | null
+  user: string | null
+  request_tags: string[]
+  /** Epoch milliseconds. */
+  startTime: number
+  completionStartTime: number | null
+  endTime: number
+  response_time_ms: number
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  cached_tokens: number
+  usage_estimated: boolean
+  response_cost: number | null
+  cache_hit: boolean
+  attempts: number
+  fallbacks: string[]
+  warnings: string[]
+  error_information: { error_code: ErrorCode; error_class: string; error_message: string; status: number | null } | null
+  /** With `logMessages: true` only. */
+  messages?: unknown
+  response?: unknown
+}
+export type LogCallback = (payload: LogPayload) => void | Promise<void>
+
 export interface ConfigureOptions {
   /** Route every call (callLiteLLM, promptForData, createChatFn, completion, stream) through this router. */
   router?: Router | null
+  /** Called once per successful request (every call, direct or routed). */
+  onSuccess?: LogCallback | null
+  /** Called once per failed request. */
+  onFailure?: LogCallback | null
+  /** Put the messages and the answer in the logging payload (off by default). */
+  logMessages?: boolean
   /** openai-node's option: an Entra ID token for direct calls to `azure/...` models that bring no key (asked before every call; cache in the provider, as @azure/identity does). */
   azureADTokenProvider?: (() => Promise<string> | string) | null
   /** Secrets by their usual names (OPENAI_API_KEY, ANTHROPIC_API_KEY, AWS_ACCESS_KEY_ID, LLM_ENDPOINTS...), or an async provider of them. */
@@ -472,10 +512,17 @@ export interface DeploymentHealth {
 
 export interface UsageTotals { requests: number; prompt_tokens: number; completion_tokens: number; cached_tokens: number; cost_usd: number }
 
+export interface RouterOptions {
+  onSuccess?: LogCallback
+  onFailure?: LogCallback
+  /** Named callbacks the config's `litellm_settings.success_callback` / `failure_callback` select. */
+  callbacks?: Record<string, LogCallback>
+}
+
 export declare class Router {
-  constructor(config: RouterConfig)
+  constructor(config: RouterConfig, options?: RouterOptions)
   /** Reads a LiteLLM proxy config file (YAML). */
-  static fromYaml(path: string): Router
+  static fromYaml(path: string, options?: RouterOptions): Router
   /** Warnings raised by the config (unknown keys). */
   readonly warnings: string[]
   completion(request: ChatRequest): Promise<ChatCompletion>

@@ -85,6 +85,10 @@ const settings = {
   secretsTimeoutMs: 10_000,
   // The engine's total timeout, mirrored here: a Writable that never drains is not waited on longer.
   totalMs: 600_000,
+  onSuccess: undefined,
+  onFailure: undefined,
+  logMessages: false,
+  azureADTokenProvider: undefined,
 }
 const loadedAt = Date.now()
 let activeRequests = 0
@@ -102,8 +106,24 @@ function checkNumber(name, v, min) {
 /** Sets process-wide options; keys not given keep their value. */
 function configure(options = {}) {
   if (options === null || typeof options !== 'object') throw invalid('configure() takes an options object')
-  const { secrets, secretsTtlMs, secretsTimeoutMs, onUsage, onUsageTimeoutMs, isKilled, killPollMs, onWarning, timeouts, limits, router, mock, azureADTokenProvider } =
-    options
+  const {
+    secrets,
+    secretsTtlMs,
+    secretsTimeoutMs,
+    onUsage,
+    onUsageTimeoutMs,
+    isKilled,
+    killPollMs,
+    onWarning,
+    timeouts,
+    limits,
+    router,
+    mock,
+    azureADTokenProvider,
+    onSuccess,
+    onFailure,
+    logMessages,
+  } = options
   if (router !== undefined && router !== null && !(router instanceof Router)) throw invalid('router must be a Router')
   if (secrets !== undefined && secrets !== null && typeof secrets !== 'function' && typeof secrets !== 'object') {
     throw invalid('secrets must be an object or an async function returning one')
@@ -115,6 +135,9 @@ function configure(options = {}) {
   checkFunction('isKilled', isKilled)
   checkFunction('onWarning', onWarning)
   checkFunction('azureADTokenProvider', azureADTokenProvider)
+  checkFunction('onSuccess', onSuccess)
+  checkFunction('onFailure', onFailure)
+  if (logMessages !== undefined && typeof logMessages !== 'boolean') throw invalid('logMessages must be true or false')
   checkNumber('killPollMs', killPollMs, 10)
   if ('secrets' in options) {
     settings.secrets = secrets ?? undefined
@@ -130,6 +153,9 @@ function configure(options = {}) {
   if ('isKilled' in options) settings.isKilled = isKilled ?? undefined
   if ('onWarning' in options) settings.onWarning = onWarning ?? undefined
   if ('azureADTokenProvider' in options) settings.azureADTokenProvider = azureADTokenProvider ?? undefined
+  if ('onSuccess' in options) settings.onSuccess = onSuccess ?? undefined
+  if ('onFailure' in options) settings.onFailure = onFailure ?? undefined
+  if (logMessages !== undefined) settings.logMessages = logMessages
   if (killPollMs !== undefined) settings.killPollMs = killPollMs
   if (timeouts !== undefined) {
     if (timeouts === null || typeof timeouts !== 'object') throw invalid('timeouts must be an object')
@@ -232,6 +258,65 @@ function warn(message) {
     try {
       settings.onWarning(message)
     } catch {}
+  }
+}
+
+/** The logging callbacks that apply to a call: the process's, and its router's. */
+function loggers(router) {
+  const r = router ?? settings.router
+  const success = [settings.onSuccess, r?._onSuccess].filter(Boolean)
+  const failure = [settings.onFailure, r?._onFailure].filter(Boolean)
+  return success.length || failure.length ? { success, failure } : undefined
+}
+
+/**
+ * One logging payload per request, modelled on LiteLLM's standard logging payload: ids, model,
+ * group, deployment, provider, user, tags, timings, usage, cost, cache hit, retries and
+ * fallbacks, error. Never a secret; the messages and the answer only with `logMessages`.
+ */
+function logCall(logs, call) {
+  const { kind, model, requestId, account, metadata, started, firstAt, batch, error, messages, response, requestUser } = call
+  const route = batch?.route
+  const details = batch?.usage ? JSON.parse(batch.usage.details) : undefined
+  const endTime = Date.now()
+  const payload = {
+    id: requestId ?? response?.id ?? null,
+    call_type: kind,
+    status: error ? 'failure' : 'success',
+    model: typeof model === 'string' ? model : model?.id,
+    model_group: route?.group ?? null,
+    model_id: route?.deployment ?? null,
+    custom_llm_provider: route?.provider || null,
+    response_model: route?.model || null,
+    user: userOf(account) ?? (typeof requestUser === 'string' ? requestUser : null),
+    request_tags: Array.isArray(metadata?.tags) ? metadata.tags.filter((t) => typeof t === 'string') : [],
+    startTime: started,
+    completionStartTime: firstAt ?? null,
+    endTime,
+    response_time_ms: endTime - started,
+    prompt_tokens: details?.prompt_tokens ?? 0,
+    completion_tokens: batch?.usage?.outputTokens ?? 0,
+    total_tokens: (details?.prompt_tokens ?? 0) + (batch?.usage?.outputTokens ?? 0),
+    cached_tokens: batch?.usage?.cachedTokens ?? 0,
+    usage_estimated: Boolean(batch?.usage?.estimated),
+    response_cost: details?.cost_usd ?? null,
+    cache_hit: Boolean(route?.cacheHit),
+    attempts: route?.attempts ?? (batch?.usage ? 1 : 0),
+    fallbacks: route?.fallbacks ?? [],
+    warnings: batch?.warnings ?? [],
+    error_information: error ? { error_code: error.code, error_class: error.name, error_message: error.message, status: error.status ?? null } : null,
+  }
+  if (settings.logMessages) {
+    payload.messages = messages ?? null
+    payload.response = response ?? null
+  }
+  for (const fn of error ? logs.failure : logs.success) {
+    try {
+      const p = fn(payload)
+      if (p && typeof p.then === 'function') p.then(undefined, (e) => warn(`${error ? 'onFailure' : 'onSuccess'} failed: ${e && e.message}`))
+    } catch (e) {
+      warn(`${error ? 'onFailure' : 'onSuccess'} failed: ${e && e.message}`)
+    }
   }
 }
 
@@ -400,6 +485,9 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
   const modelJson = toJson('model', model)
   const sourcesJson = toJson('dataSources', dataSources ?? [])
   await ensureSecrets()
+  const logs = loggers(options.router)
+  const started = logs ? Date.now() : 0
+  let firstAt
   const handle = engine(options.router).startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser), userOf(account))
   activeRequests++
   const { unwatch, stopped } = watch(handle, signal, account, requestId, responseStream)
@@ -408,6 +496,7 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
     for (;;) {
       const batch = await handle.next()
       if (batch.data && writable) {
+        if (logs && firstAt === undefined) firstAt = Date.now()
         writable = await writeTo(responseStream, batch.data, stopped)
         // The reader is gone (or stalled past the deadline, or the call was stopped): stop
         // paying for an answer nobody will see. The last batch still brings the usage.
@@ -419,7 +508,11 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
         if (shouldEnd) endStream(responseStream)
         const billed = reportUsage(account, requestId, model, batch.usage)
         if (billed) await billed
-        if (batch.error) throw errorFrom(batch.error)
+        const error = batch.error ? errorFrom(batch.error) : undefined
+        if (logs) {
+          logCall(logs, { kind: 'callLiteLLM', model, requestId, account, metadata: chatRequest.options?.metadata, started, firstAt, batch, error, messages: chatRequest.messages, response: batch.text })
+        }
+        if (error) throw error
         return batch.text ?? ''
       }
     }
@@ -483,6 +576,8 @@ function engine(router) {
 async function completion(request, router) {
   const r = splitRequest(request)
   if (r.signal?.aborted) throw cancelledError()
+  const logs = loggers(router)
+  const started = logs ? Date.now() : 0
   await ensureSecrets()
   if (!router && !settings.router) await withAzureToken(r)
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
@@ -490,7 +585,11 @@ async function completion(request, router) {
   const result = batch.data ? JSON.parse(batch.data) : undefined
   const billed = reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
   if (billed) await billed
-  if (batch.error) throw errorFrom(batch.error)
+  const error = batch.error ? errorFrom(batch.error) : undefined
+  if (logs) {
+    logCall(logs, { kind: 'completion', model: r.model, requestId: r.requestId, account: r.account, requestUser: r.rest.user, metadata: r.rest.metadata, started, batch, error, messages: r.rest.messages, response: result })
+  }
+  if (error) throw error
   return result
 }
 
@@ -518,6 +617,8 @@ function stream(request, router) {
   const target = engine(router)
   // What the call needs to end, apart from the iterator, so the registry can end it.
   const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null, warnings: [], cost: undefined }
+  call.logs = loggers(router)
+  if (call.logs) call.started = Date.now()
   let buffer = []
   let index = 0
   let failure = null
@@ -526,6 +627,10 @@ function stream(request, router) {
   call.settle = async (batch) => {
     if (call.settled) return
     call.settled = true
+    if (call.logs) {
+      const error = batch.error ? errorFrom(batch.error) : undefined
+      logCall(call.logs, { kind: 'stream', model: r.model, requestId: r.requestId ?? lastId, account: r.account, requestUser: r.rest.user, metadata: r.rest.metadata, started: call.started, firstAt: call.firstAt, batch, error, messages: r.rest.messages })
+    }
     call.finished = true
     call.unwatch()
     activeRequests--
@@ -584,7 +689,10 @@ function stream(request, router) {
         const batch = await call.handle.next()
         buffer = batch.data ? JSON.parse(batch.data) : []
         index = 0
-        if (buffer.length) lastId = buffer[0].id || lastId
+        if (buffer.length) {
+          lastId = buffer[0].id || lastId
+          if (call.logs && call.firstAt === undefined) call.firstAt = Date.now()
+        }
         if (batch.done) await call.settle(batch)
       }
     },
@@ -627,6 +735,8 @@ async function embedding(request, router) {
   if (output !== undefined && output !== 'float32' && output !== 'array') throw invalid("output must be 'float32' or 'array'")
   checkSignal(signal)
   if (signal?.aborted) throw cancelledError()
+  const logs = loggers(router)
+  const started = logs ? Date.now() : 0
   await ensureSecrets()
   const body = toJson('request', rest)
   const handle = router || settings.router ? engine(router).startEmbedding(body, userOf(account)) : binding.startEmbedding(body, userOf(account))
@@ -642,7 +752,13 @@ async function embedding(request, router) {
   for (const w of r.warnings ?? []) warn(w)
   const billed = reportUsage(account ?? null, requestId ?? null, rest.model, r.usage)
   if (billed) await billed
-  if (r.error) throw errorFrom(r.error)
+  const error = r.error ? errorFrom(r.error) : undefined
+  if (logs) {
+    const provider = typeof rest.model === 'string' && rest.model.includes('/') ? rest.model.split('/')[0] : undefined
+    const batch = { usage: r.usage, warnings: r.warnings, route: { provider, model: r.model, attempts: r.usage ? 1 : 0, fallbacks: [] } }
+    logCall(logs, { kind: 'embedding', model: rest.model, requestId, account, requestUser: rest.user, metadata: rest.metadata, started, batch, error })
+  }
+  if (error) throw error
   const all = r.vectors
   const d = r.dims
   const data = new Array(r.count)
@@ -821,18 +937,42 @@ function createChatFn(model, account, options = {}) {
  * litellm_settings })` or `Router.fromYaml(path)` with LiteLLM's proxy config as it is.
  */
 class Router {
-  constructor(config) {
+  /**
+   * `options`: `{ onSuccess, onFailure, callbacks }`: logging callbacks for this router's calls;
+   * `callbacks` names functions that the config's `litellm_settings.success_callback` /
+   * `failure_callback` lists select (LiteLLM's integration names).
+   */
+  constructor(config, options = {}) {
     if (!config || typeof config !== 'object') throw invalid('Router takes a config object ({ model_list, router_settings })')
+    if (!options || typeof options !== 'object') throw invalid('Router options must be an object')
+    checkFunction('onSuccess', options.onSuccess)
+    checkFunction('onFailure', options.onFailure)
     const json = toJson('router config', config)
     const check = binding.checkRouterConfig(json)
     if (check.error) throw errorFrom(check.error)
     for (const w of check.warnings) warn(w)
     this.warnings = check.warnings
     this._handle = new binding.RouterHandle(json)
+    const pick = (names, own, which) => {
+      const fns = own ? [own] : []
+      for (const name of Array.isArray(names) ? names : []) {
+        const fn = options.callbacks?.[name]
+        if (typeof fn === 'function') fns.push(fn)
+        else {
+          const w = `router config: litellm_settings.${which}: no callback named "${name}" was given (new Router(config, { callbacks: { ${name}: fn } }))`
+          this.warnings.push(w)
+          warn(w)
+        }
+      }
+      if (fns.length === 0) return undefined
+      return fns.length === 1 ? fns[0] : (payload) => fns.forEach((fn) => fn(payload))
+    }
+    this._onSuccess = pick(config.litellm_settings?.success_callback, options.onSuccess, 'success_callback')
+    this._onFailure = pick(config.litellm_settings?.failure_callback, options.onFailure, 'failure_callback')
   }
 
   /** Reads a LiteLLM proxy config (YAML) from a file. */
-  static fromYaml(path) {
+  static fromYaml(path, options = {}) {
     const fs = require('node:fs')
     let text
     try {
@@ -842,7 +982,7 @@ class Router {
     }
     const parsed = binding.routerConfigFromYaml(text)
     if (parsed.error) throw errorFrom({ ...parsed.error, message: `router config ${path}: ${parsed.error.message}` })
-    return new Router(JSON.parse(parsed.json))
+    return new Router(JSON.parse(parsed.json), options)
   }
 
   completion(request) {

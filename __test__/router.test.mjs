@@ -272,6 +272,67 @@ describe('several models at once', () => {
   })
 })
 
+describe('logging callbacks', () => {
+  test('onSuccess / onFailure: one payload per request with its route, timings, usage, cost, tags; no secret, no text unless asked', async () => {
+    f.reset()
+    const ok = []
+    const failed = []
+    const r = new Router(
+      {
+        model_list: [f.deployment('primary', 'l1', '500', {}, { input_cost_per_token: 0.001, output_cost_per_token: 0.001 }), f.deployment('backup', 'l2', 'ok', {}, { input_cost_per_token: 0.001, output_cost_per_token: 0.001 })],
+        router_settings: { num_retries: 0, fallbacks: [{ primary: ['backup'] }] },
+      },
+      { onSuccess: (p) => ok.push(p), onFailure: (p) => failed.push(p) },
+    )
+    const res = await r.completion(ask('primary', 'log me', { user: 'alice', metadata: { tags: ['search-tool'] }, requestId: 'req-7' }))
+    assert.equal(ok.length, 1)
+    const p = ok[0]
+    assert.equal(p.status, 'success')
+    assert.equal(p.call_type, 'completion')
+    assert.equal(p.model, 'primary')
+    assert.equal(p.model_group, 'backup')
+    assert.equal(p.model_id, 'backup#1')
+    assert.equal(p.custom_llm_provider, 'openai')
+    assert.equal(p.user, 'alice')
+    assert.deepEqual(p.request_tags, ['search-tool'])
+    assert.deepEqual(p.fallbacks, ['backup'])
+    assert.equal(p.attempts, 2)
+    assert.ok(p.endTime >= p.startTime && p.response_time_ms >= 0)
+    assert.equal(p.total_tokens, res.usage.total_tokens)
+    assert.ok(p.response_cost > 0)
+    assert.equal(p.messages, undefined, 'no message content unless logMessages')
+    assert.ok(!JSON.stringify(p).includes('sk-fault'), 'never a key')
+    // A failure: onFailure, with the error's class.
+    await r.completion(ask('backup', 'x', { max_tokens: -1 })).catch(() => {})
+    assert.equal(failed.length, 1)
+    assert.equal(failed[0].status, 'failure')
+    assert.equal(failed[0].error_information.error_class, 'BadRequestError')
+  })
+
+  test('LiteLLM\'s success_callback / failure_callback select named callbacks; configure() adds process-wide ones; logMessages opts in to text', async () => {
+    f.reset()
+    const seen = []
+    const r = new Router(
+      { model_list: [f.deployment('g', 'l3', 'ok')], litellm_settings: { success_callback: ['audit', 'langfuse'] } },
+      { callbacks: { audit: (p) => seen.push(['audit', p.status]) } },
+    )
+    assert.ok(r.warnings.some((w) => /no callback named "langfuse"/.test(w)))
+    const global = []
+    configure({ onSuccess: (p) => global.push(p), logMessages: true })
+    try {
+      const it = r.stream(ask('g', 'stream me'))
+      for await (const _ of it);
+      assert.deepEqual(seen, [['audit', 'success']])
+      assert.equal(global.length, 1)
+      assert.equal(global[0].call_type, 'stream')
+      assert.ok(global[0].completionStartTime >= global[0].startTime)
+      assert.equal(global[0].messages[0].content, 'stream me')
+    } finally {
+      configure({ onSuccess: null, logMessages: false })
+    }
+  })
+})
+
 describe('cache', () => {
   test('opt-in per request, keyed per user; a cached answer replays as a stream', async () => {
     f.reset()

@@ -94,6 +94,24 @@ pub enum Event {
     End(Box<Outcome>),
 }
 
+/// Where a call went: for logging callbacks and traces (never a key or a URL).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RouteInfo {
+    /// The provider that answered (or was last tried).
+    pub provider: String,
+    /// The model as the provider named it.
+    pub model: String,
+    /// Behind a router: the group that answered, and its deployment's id.
+    pub group: Option<String>,
+    pub deployment: Option<String>,
+    /// Requests made (1 without retries).
+    pub attempts: u32,
+    /// Groups tried after the first (fallbacks), in order.
+    pub fallbacks: Vec<String>,
+    /// Answered from the router's cache.
+    pub cache_hit: bool,
+}
+
 /// How a call ended.
 #[derive(Debug)]
 pub struct Outcome {
@@ -105,12 +123,13 @@ pub struct Outcome {
     pub cost: Option<crate::models::Cost>,
     pub error: Option<Error>,
     pub warnings: Vec<String>,
+    pub route: Option<Box<RouteInfo>>,
 }
 
 impl Outcome {
     /// A call that ended in `error`, with whatever usage it incurred.
     pub fn failed(error: Error, usage: Option<Usage>, warnings: Vec<String>) -> Outcome {
-        Outcome { completion: StreamAccumulator::default().into_completion(), usage, cost: None, error: Some(error), warnings }
+        Outcome { completion: StreamAccumulator::default().into_completion(), usage, cost: None, error: Some(error), warnings, route: None }
     }
 }
 
@@ -160,7 +179,13 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     let cost = usage.map(|u| call.target.info.cost(&u)).filter(|c| c.priced);
     completion.warnings.clone_from(&warnings);
     completion.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
-    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings }))).await;
+    let route = Some(Box::new(RouteInfo {
+        provider: call.target.provider.name().to_owned(),
+        model: call.target.model.clone(),
+        attempts: 1,
+        ..Default::default()
+    }));
+    let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings, route }))).await;
 }
 
 /// Whether a provider's warning says it dropped a parameter (the wording every provider uses:

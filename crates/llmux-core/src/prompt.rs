@@ -123,7 +123,7 @@ fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, cost: Option
     }
     done.warnings.clone_from(&warnings);
     done.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
-    Outcome { completion: done, usage, cost, error: None, warnings }
+    Outcome { completion: done, usage, cost, error: None, warnings, route: None }
 }
 
 fn failed(e: Error, usage: Option<Usage>, cost: Option<Cost>, warnings: Vec<String>) -> Outcome {

@@ -44,6 +44,33 @@ pub struct Batch {
     pub usage: Option<JsUsage>,
     pub error: Option<JsErrorData>,
     pub warnings: Option<Vec<String>>,
+    /// Where the call went, with the last batch (for logging callbacks and traces).
+    pub route: Option<JsRoute>,
+}
+
+#[napi(object)]
+pub struct JsRoute {
+    pub provider: String,
+    pub model: String,
+    pub group: Option<String>,
+    pub deployment: Option<String>,
+    pub attempts: u32,
+    pub fallbacks: Vec<String>,
+    pub cache_hit: bool,
+}
+
+impl From<&llmux_core::call::RouteInfo> for JsRoute {
+    fn from(r: &llmux_core::call::RouteInfo) -> Self {
+        JsRoute {
+            provider: r.provider.clone(),
+            model: r.model.clone(),
+            group: r.group.clone(),
+            deployment: r.deployment.clone(),
+            attempts: r.attempts,
+            fallbacks: r.fallbacks.clone(),
+            cache_hit: r.cache_hit,
+        }
+    }
 }
 
 #[napi]
@@ -65,7 +92,7 @@ impl CallHandle {
     pub async fn next(&self) -> Batch {
         let mut c = self.consumer.lock().await;
         if c.finished {
-            return Batch { data: None, done: true, text: None, usage: None, error: None, warnings: None };
+            return Batch { data: None, done: true, text: None, usage: None, error: None, warnings: None, route: None };
         }
         let first = c.rx.recv().await;
         let mut events = Vec::with_capacity(8);
@@ -86,7 +113,7 @@ impl CallHandle {
                 c.finished = true;
                 self.cancel.cancel();
                 let e = Error::new(ErrorKind::Internal, "the call's results could not be read (internal error)");
-                Batch { data: None, done: true, text: None, usage: None, error: Some(JsErrorData::from(&e)), warnings: None }
+                Batch { data: None, done: true, text: None, usage: None, error: Some(JsErrorData::from(&e)), warnings: None, route: None }
             }
         }
     }
@@ -133,7 +160,7 @@ impl Consumer {
                 }
             }
         }
-        let mut batch = Batch { data: None, done: false, text: None, usage: None, error: None, warnings: None };
+        let mut batch = Batch { data: None, done: false, text: None, usage: None, error: None, warnings: None, route: None };
         if !chunks_json.is_empty() {
             chunks_json.push(b']');
             batch.data = String::from_utf8(chunks_json).ok();
@@ -172,5 +199,6 @@ impl Consumer {
         if !o.warnings.is_empty() {
             batch.warnings = Some(o.warnings.clone());
         }
+        batch.route = o.route.as_deref().map(JsRoute::from);
     }
 }

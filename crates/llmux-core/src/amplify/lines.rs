@@ -128,7 +128,7 @@ mod tests {
     }
 
     fn outcome(error: Option<Error>, usage: Option<Usage>) -> Outcome {
-        Outcome { completion: StreamAccumulator::default().into_completion(), usage, cost: None, error, warnings: vec![] }
+        Outcome { completion: StreamAccumulator::default().into_completion(), usage, cost: None, error, warnings: vec![], route: None }
     }
 
     #[test]

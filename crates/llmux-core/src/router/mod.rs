@@ -286,7 +286,15 @@ impl Router {
                     }
                 }
                 // A cached answer costs nothing: no usage to bill.
-                return Outcome { completion: hit.completion.clone(), usage: None, cost: None, error: None, warnings: rr.warnings.clone() };
+                let route = Some(Box::new(crate::call::RouteInfo { group: Some(first.clone()), cache_hit: true, ..Default::default() }));
+                return Outcome {
+                    completion: hit.completion.clone(),
+                    usage: None,
+                    cost: None,
+                    error: None,
+                    warnings: rr.warnings.clone(),
+                    route,
+                };
             }
             self.metrics.cache(false);
         }
@@ -298,12 +306,20 @@ impl Router {
         let mut last_error: Option<Error> = None;
         let mut seen = Vec::new();
         let mut qi = 0;
+        let mut attempts = 0u32;
         while qi < queue.len() {
             let group = queue[qi].clone();
             qi += 1;
-            let result = self.try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut usage).await;
+            let result = self
+                .try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut usage, &mut attempts)
+                .await;
             match result {
-                Ok((mut o, latency, ttft, deployment_info)) => {
+                Ok((mut o, latency, ttft, deployment_info, deployment_id)) => {
+                    let route = o.route.get_or_insert_with(Default::default);
+                    route.group = Some(group.clone());
+                    route.deployment = Some(deployment_id);
+                    route.attempts = attempts;
+                    route.fallbacks = queue[1..qi].to_vec();
                     Usage::add_to(&mut usage, o.usage.take());
                     o.usage = usage;
                     let cost = o.usage.map(|u| ledger::cost(&deployment_info, &u)).unwrap_or(0.0);
@@ -349,6 +365,12 @@ impl Router {
         }
         let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
         o.warnings = rr.warnings;
+        o.route = Some(Box::new(crate::call::RouteInfo {
+            group: queue.get(qi.saturating_sub(1)).cloned(),
+            attempts,
+            fallbacks: queue.get(1..qi).map(<[String]>::to_vec).unwrap_or_default(),
+            ..Default::default()
+        }));
         if let Some(u) = &o.usage {
             // What failed attempts used is billed too, at the first group's prices.
             let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
@@ -424,9 +446,10 @@ impl Router {
         seen: &mut Vec<ChatChunk>,
         keep: bool,
         usage: &mut Option<Usage>,
-    ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>)> {
+        attempts: &mut u32,
+    ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>, String)> {
         let num_retries = rr.options.max_retries.unwrap_or(self.settings.num_retries);
-        let mut chat = ChatAttempt { rr, cancel, tx, seen, keep };
+        let mut chat = ChatAttempt { rr, cancel, tx, seen, keep, attempts };
         let ((o, latency, ttft), d) = self.try_group_with(group, num_retries, prompt_tokens, deadline, cancel, usage, &mut chat).await?;
         if let Some(e) = &o.error {
             // It failed after the caller had chunks: no retry, no fallback.
@@ -434,7 +457,7 @@ impl Router {
         } else {
             d.record_success(ttft);
         }
-        Ok((o, latency, ttft, d.cfg.info.clone()))
+        Ok((o, latency, ttft, d.cfg.info.clone(), d.cfg.id.clone()))
     }
 }
 
@@ -446,6 +469,8 @@ struct ChatAttempt<'a> {
     tx: &'a mpsc::Sender<Event>,
     seen: &'a mut Vec<ChatChunk>,
     keep: bool,
+    /// Attempts made for this request, across groups.
+    attempts: &'a mut u32,
 }
 
 impl Attempter for ChatAttempt<'_> {
@@ -453,6 +478,7 @@ impl Attempter for ChatAttempt<'_> {
     type Out = (Outcome, Duration, Duration);
 
     async fn attempt(&mut self, router: &Router, d: &Arc<Deployment>, remaining: Duration) -> Tried<Self::Out> {
+        *self.attempts += 1;
         let call = match router.call_for(d, &self.rr.request, remaining, self.rr.options.drop_params) {
             Ok(c) => c,
             Err(e) => return Tried::Skip(e),
