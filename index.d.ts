@@ -495,7 +495,8 @@ export interface RouterConfig {
     cache?: boolean | { ttl?: number | string; max_bytes?: number }
     [more: string]: unknown
   }
-  litellm_settings?: Record<string, unknown>
+  /** `drop_params`, `success_callback` / `failure_callback` (names from the Router's `callbacks`), and LiteLLM's others. */
+  litellm_settings?: { drop_params?: boolean; success_callback?: string[]; failure_callback?: string[]; [more: string]: unknown }
   [more: string]: unknown
 }
 
