@@ -42,6 +42,8 @@ export declare class RouterHandle {
    */
   startPromptForData(messagesJson: string, modelJson: string, prompt: string, schemaJson: string, options?: PromptForDataOptions | undefined | null, user?: string | undefined | null): CallHandle
   health(): string
+  /** Probes every deployment with a minimal request (bounded concurrency and time). */
+  probeHealth(): Promise<string>
   listModels(): string
   getModelInfo(name: string): string | null
   /** Tokens and cost since `since_ms` (a Unix time in milliseconds). */

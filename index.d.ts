@@ -535,6 +535,8 @@ export declare class Router {
   callLiteLLM(...args: Parameters<typeof callLiteLLM>): Promise<string>
   promptForData<T extends Record<string, unknown> = Record<string, unknown>>(...args: Parameters<typeof promptForData>): Promise<T>
   health(): DeploymentHealth[]
+  /** Sends each deployment a minimal request (4 at a time, 10 s each) and reports reachability and latency. */
+  health(options: { probe: true }): Promise<Array<{ model_group: string; deployment: string; model: string; healthy: boolean; latency_ms: number; mode: 'chat' | 'embedding'; error?: { code: ErrorCode; message: string; status?: number } }>>
   listModels(): { object: 'list'; data: Array<{ id: string; object: 'model'; owned_by: string; alias_of?: string }> }
   getModelInfo(name: string): { model_name: string; deployments: Array<Record<string, unknown>> } | null
   getUsage(options?: { since?: Date | number }): { since: number; total: UsageTotals; by_model: Record<string, UsageTotals>; by_user: Record<string, UsageTotals> }

@@ -1016,8 +1016,13 @@ class Router {
     return promptForData(messages, model, prompt, schema, account, requestId, { ...options, router: this })
   }
 
-  /** Per deployment: healthy, cooling, in flight, time to first token, last error. */
-  health() {
+  /**
+   * Per deployment: healthy, cooling, in flight, time to first token, last error. With
+   * `{ probe: true }`, a Promise: each deployment is sent a minimal request (LiteLLM's /health)
+   * and reported reachable or not, with its latency.
+   */
+  health(options) {
+    if (options?.probe) return this._handle.probeHealth().then((json) => JSON.parse(json))
     return JSON.parse(this._handle.health())
   }
 

@@ -275,6 +275,19 @@ describe('several models at once', () => {
   })
 })
 
+describe('active health checks', () => {
+  test('health({ probe: true }) sends each deployment a minimal request and reports reachability and latency', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 'h1', 'ok'), f.deployment('g', 'h2', '503'), f.deployment('g2', 'h3', 'ok')] })
+    const report = await r.health({ probe: true })
+    assert.deepEqual(report.map((d) => [d.deployment, d.healthy]), [['g#1', true], ['g#2', false], ['g2#1', true]])
+    assert.ok(report.every((d) => d.latency_ms >= 0))
+    assert.equal(report[1].error.code, 'provider_unavailable')
+    assert.equal(f.hits.h1, 1)
+    assert.ok(Array.isArray(r.health()), 'without a probe: the passive view, at once')
+  })
+})
+
 describe('logging callbacks', () => {
   test('onSuccess / onFailure: one payload per request with its route, timings, usage, cost, tags; no secret, no text unless asked', async () => {
     f.reset()

@@ -190,6 +190,13 @@ impl RouterHandle {
         self.inner.health().to_string()
     }
 
+    /// Probes every deployment with a minimal request (bounded concurrency and time).
+    #[napi]
+    pub async fn probe_health(&self) -> String {
+        let router = self.inner.clone();
+        router.probe(tokio_util::sync::CancellationToken::new()).await.to_string()
+    }
+
     #[napi(catch_unwind)]
     pub fn list_models(&self) -> String {
         self.inner.list_models().to_string()

@@ -62,7 +62,7 @@ impl Attempter for EmbedAttempt<'_> {
 
 impl Router {
     /// The call for one deployment: its model and parameters, its endpoint and credentials.
-    fn embed_call_for(&self, d: &Deployment, req: &EmbeddingRequest, remaining: Duration) -> Result<embed::EmbedCall> {
+    pub(super) fn embed_call_for(&self, d: &Deployment, req: &EmbeddingRequest, remaining: Duration) -> Result<embed::EmbedCall> {
         let mut r = req.clone();
         r.model = d.cfg.model.clone();
         let mut extra = std::mem::take(&mut r.extra);

@@ -8,6 +8,7 @@ pub mod deployment;
 pub mod embed;
 mod group;
 pub mod ledger;
+mod probe;
 pub mod strategy;
 
 use std::collections::HashMap;
