@@ -103,6 +103,7 @@ export interface JsRoute {
   attempts: number
   fallbacks: Array<string>
   cacheHit: boolean
+  serverAddress?: string
 }
 
 /** What to bill: amplify's `recordUsage` arguments, computed by the core. */

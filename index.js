@@ -261,6 +261,65 @@ function warn(message) {
   }
 }
 
+// OpenTelemetry: a span per request under the caller's active context, when the application
+// has @opentelemetry/api (an optional peer dependency). Looked up once, on the first call; when
+// it is absent, or no tracer provider is registered, tracing costs one check per call.
+let otelApi
+function otel() {
+  if (otelApi === undefined) {
+    try {
+      otelApi = require('@opentelemetry/api')
+    } catch {
+      otelApi = null
+    }
+  }
+  return otelApi
+}
+
+// gen_ai.provider.name values of the OpenTelemetry GenAI conventions, by llmux provider.
+const OTEL_PROVIDERS = { openai: 'openai', azure: 'azure.ai.openai', anthropic: 'anthropic', bedrock: 'aws.bedrock', gemini: 'gcp.gemini', vertex_ai: 'gcp.vertex_ai' }
+
+/** Starts a span for one request (`chat` or `embeddings`), or returns undefined. */
+function startSpan(operation, model, request) {
+  const api = otel()
+  if (!api) return undefined
+  const name = typeof model === 'string' ? model : model?.id
+  const attributes = { 'gen_ai.operation.name': operation, 'gen_ai.request.model': name }
+  if (typeof request?.max_tokens === 'number') attributes['gen_ai.request.max_tokens'] = request.max_tokens
+  if (typeof request?.temperature === 'number') attributes['gen_ai.request.temperature'] = request.temperature
+  if (typeof request?.top_p === 'number') attributes['gen_ai.request.top_p'] = request.top_p
+  const span = api.trace.getTracer('llmux').startSpan(`${operation} ${name}`, { kind: api.SpanKind.CLIENT, attributes }, api.context.active())
+  // A no-op tracer (no SDK registered) records nothing: no work at the end either.
+  return span.isRecording() ? span : undefined
+}
+
+/** Ends a request's span with what the call reported. */
+function endSpan(span, batch, error, extra = {}) {
+  const route = batch?.route
+  const details = batch?.usage ? JSON.parse(batch.usage.details) : undefined
+  const set = (k, v) => v !== undefined && v !== null && span.setAttribute(k, v)
+  set('gen_ai.provider.name', route?.provider ? (OTEL_PROVIDERS[route.provider] ?? route.provider) : undefined)
+  set('gen_ai.response.model', route?.model || undefined)
+  set('gen_ai.response.id', extra.id)
+  set('server.address', route?.serverAddress)
+  if (details) {
+    set('gen_ai.usage.input_tokens', details.prompt_tokens)
+    set('gen_ai.usage.output_tokens', batch.usage.outputTokens)
+  }
+  if (extra.finishReasons?.length) set('gen_ai.response.finish_reasons', extra.finishReasons)
+  set('llmux.model_group', route?.group)
+  set('llmux.deployment', route?.deployment)
+  set('llmux.cost_usd', details?.cost_usd)
+  set('llmux.cache_hit', route?.cacheHit || undefined)
+  if (route?.attempts > 1) span.addEvent('llmux.retry', { 'llmux.attempts': route.attempts })
+  for (const g of route?.fallbacks ?? []) span.addEvent('llmux.fallback', { 'llmux.model_group': g })
+  if (error) {
+    set('error.type', error.name)
+    span.setStatus({ code: otel().SpanStatusCode.ERROR, message: error.message })
+  }
+  span.end()
+}
+
 /** The logging callbacks that apply to a call: the process's, and its router's. */
 function loggers(router) {
   const r = router ?? settings.router
@@ -487,6 +546,7 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
   await ensureSecrets()
   const logs = loggers(options.router)
   const started = logs ? Date.now() : 0
+  const span = startSpan('chat', model, chatRequest)
   let firstAt
   const handle = engine(options.router).startAmplify(requestJson, modelJson, sourcesJson, Boolean(streamToUser), userOf(account))
   activeRequests++
@@ -509,6 +569,7 @@ async function callLiteLLM(chatRequest, model, account, responseStream, dataSour
         const billed = reportUsage(account, requestId, model, batch.usage)
         if (billed) await billed
         const error = batch.error ? errorFrom(batch.error) : undefined
+        if (span) endSpan(span, batch, error, { id: requestId })
         if (logs) {
           logCall(logs, { kind: 'callLiteLLM', model, requestId, account, metadata: chatRequest.options?.metadata, started, firstAt, batch, error, messages: chatRequest.messages, response: batch.text })
         }
@@ -578,6 +639,7 @@ async function completion(request, router) {
   if (r.signal?.aborted) throw cancelledError()
   const logs = loggers(router)
   const started = logs ? Date.now() : 0
+  const span = startSpan('chat', r.model, r.rest)
   await ensureSecrets()
   if (!router && !settings.router) await withAzureToken(r)
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
@@ -586,6 +648,7 @@ async function completion(request, router) {
   const billed = reportUsage(r.account, r.requestId ?? result?.id ?? null, r.model, batch.usage)
   if (billed) await billed
   const error = batch.error ? errorFrom(batch.error) : undefined
+  if (span) endSpan(span, batch, error, { id: result?.id, finishReasons: result?.choices?.map((c) => c.finish_reason).filter(Boolean) })
   if (logs) {
     logCall(logs, { kind: 'completion', model: r.model, requestId: r.requestId, account: r.account, requestUser: r.rest.user, metadata: r.rest.metadata, started, batch, error, messages: r.rest.messages, response: result })
   }
@@ -619,6 +682,7 @@ function stream(request, router) {
   const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null, warnings: [], cost: undefined }
   call.logs = loggers(router)
   if (call.logs) call.started = Date.now()
+  call.span = startSpan('chat', r.model, r.rest)
   let buffer = []
   let index = 0
   let failure = null
@@ -627,6 +691,7 @@ function stream(request, router) {
   call.settle = async (batch) => {
     if (call.settled) return
     call.settled = true
+    if (call.span) endSpan(call.span, batch, batch.error ? errorFrom(batch.error) : undefined, { id: lastId, finishReasons: call.finishReasons })
     if (call.logs) {
       const error = batch.error ? errorFrom(batch.error) : undefined
       logCall(call.logs, { kind: 'stream', model: r.model, requestId: r.requestId ?? lastId, account: r.account, requestUser: r.rest.user, metadata: r.rest.metadata, started: call.started, firstAt: call.firstAt, batch, error, messages: r.rest.messages })
@@ -692,6 +757,9 @@ function stream(request, router) {
         if (buffer.length) {
           lastId = buffer[0].id || lastId
           if (call.logs && call.firstAt === undefined) call.firstAt = Date.now()
+          if (call.span) {
+            for (const c of buffer) for (const ch of c.choices) if (ch.finish_reason) (call.finishReasons ??= []).push(ch.finish_reason)
+          }
         }
         if (batch.done) await call.settle(batch)
       }
@@ -737,6 +805,7 @@ async function embedding(request, router) {
   if (signal?.aborted) throw cancelledError()
   const logs = loggers(router)
   const started = logs ? Date.now() : 0
+  const span = startSpan('embeddings', rest.model, rest)
   await ensureSecrets()
   const body = toJson('request', rest)
   const handle = router || settings.router ? engine(router).startEmbedding(body, userOf(account)) : binding.startEmbedding(body, userOf(account))
@@ -753,6 +822,10 @@ async function embedding(request, router) {
   const billed = reportUsage(account ?? null, requestId ?? null, rest.model, r.usage)
   if (billed) await billed
   const error = r.error ? errorFrom(r.error) : undefined
+  if (span) {
+    const provider = typeof rest.model === 'string' && rest.model.includes('/') ? rest.model.split('/')[0] : undefined
+    endSpan(span, { usage: r.usage, route: { provider, model: r.model, attempts: 1, fallbacks: [] } }, error)
+  }
   if (logs) {
     const provider = typeof rest.model === 'string' && rest.model.includes('/') ? rest.model.split('/')[0] : undefined
     const batch = { usage: r.usage, warnings: r.warnings, route: { provider, model: r.model, attempts: r.usage ? 1 : 0, fallbacks: [] } }

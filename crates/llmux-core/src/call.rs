@@ -110,6 +110,8 @@ pub struct RouteInfo {
     pub fallbacks: Vec<String>,
     /// Answered from the router's cache.
     pub cache_hit: bool,
+    /// The host the request went to (OpenTelemetry's `server.address`; no path, no query).
+    pub server_address: Option<String>,
 }
 
 /// How a call ended.
@@ -183,6 +185,7 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
         provider: call.target.provider.name().to_owned(),
         model: call.target.model.clone(),
         attempts: 1,
+        server_address: reqwest::Url::parse(&call.target.base_url).ok().and_then(|u| u.host_str().map(str::to_owned)),
         ..Default::default()
     }));
     let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings, route }))).await;

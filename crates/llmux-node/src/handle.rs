@@ -57,6 +57,7 @@ pub struct JsRoute {
     pub attempts: u32,
     pub fallbacks: Vec<String>,
     pub cache_hit: bool,
+    pub server_address: Option<String>,
 }
 
 impl From<&llmux_core::call::RouteInfo> for JsRoute {
@@ -69,6 +70,7 @@ impl From<&llmux_core::call::RouteInfo> for JsRoute {
             attempts: r.attempts,
             fallbacks: r.fallbacks.clone(),
             cache_hit: r.cache_hit,
+            server_address: r.server_address.clone(),
         }
     }
 }
