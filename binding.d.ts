@@ -44,7 +44,7 @@ export declare class RouterHandle {
   health(): string
   /** Probes every deployment with a minimal request (bounded concurrency and time). */
   probeHealth(): Promise<string>
-  listModels(): string
+  listModels(capability?: string | undefined | null): string
   getModelInfo(name: string): string | null
   /** Tokens and cost since `since_ms` (a Unix time in milliseconds). */
   getUsage(sinceMs: number): string
@@ -104,6 +104,9 @@ export interface JsRoute {
   fallbacks: Array<string>
   cacheHit: boolean
   serverAddress?: string
+  /** `model: "auto"`: the group chosen and why. */
+  autoGroup?: string
+  autoReason?: string
 }
 
 /** What to bill: amplify's `recordUsage` arguments, computed by the core. */

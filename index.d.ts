@@ -79,6 +79,8 @@ export interface ChatRequest {
   metadata?: { tags?: string[]; [more: string]: unknown }
   /** `false`: a parameter the provider does not take fails the call (default: dropped with a warning). */
   drop_params?: boolean
+  /** With a Router and `model: 'auto'`: how to choose the group. */
+  routing_hints?: RoutingHints
   account?: AmplifyAccount | null
   requestId?: string
   api_key?: string
@@ -144,8 +146,8 @@ export interface ChatCompletion {
   system_fingerprint?: string
   /** llmux: every parameter dropped, renamed or changed for the provider (absent when none). */
   warnings?: string[]
-  /** llmux: what the answer cost, in USD, at the model database's prices (absent when unpriced). */
-  llmux?: { cost?: Cost }
+  /** llmux: what the answer cost, in USD, at the model database's prices (absent when unpriced); with `model: 'auto'`, the group chosen and why. */
+  llmux?: { cost?: Cost; auto?: { model_group: string; reason: string; considered: string[] } }
 }
 
 export interface EmbeddingRequest {
@@ -190,6 +192,19 @@ export interface EmbeddingResponse<E> {
   warnings?: string[]
   /** USD at the model database's prices (absent when unpriced). */
   llmux?: { cost: number }
+}
+
+export interface RoutingHints {
+  /** cost (default): the cheapest; speed: the fastest measured time to first token; quality: the best-ranked (`router_settings.quality_ranking`, else config order). */
+  priority?: 'cost' | 'speed' | 'quality'
+  /** USD, estimated before the call (the prompt, and max_tokens or 1,024 output tokens). */
+  max_cost?: number
+  /** Milliseconds to the first token, as measured. */
+  max_latency?: number
+  /** LiteLLM's supports_* names, with or without the prefix: 'vision', 'function_calling', 'reasoning', 'pdf_input'... */
+  required_capabilities?: string[]
+  /** The groups to choose among (default: every chat group). */
+  candidates?: string[]
 }
 
 export interface Cost { input: number; cache_read: number; cache_write: number; output: number; total: number }
@@ -366,6 +381,8 @@ export interface LogPayload {
   usage_estimated: boolean
   response_cost: number | null
   cache_hit: boolean
+  /** With `model: 'auto'`: the group chosen and why. */
+  auto_route: { model_group: string; reason: string } | null
   attempts: number
   fallbacks: string[]
   warnings: string[]
@@ -537,7 +554,10 @@ export declare class Router {
   health(): DeploymentHealth[]
   /** Sends each deployment a minimal request (4 at a time, 10 s each) and reports reachability and latency. */
   health(options: { probe: true }): Promise<Array<{ model_group: string; deployment: string; model: string; healthy: boolean; latency_ms: number; mode: 'chat' | 'embedding'; error?: { code: ErrorCode; message: string; status?: number } }>>
-  listModels(): { object: 'list'; data: Array<{ id: string; object: 'model'; owned_by: string; alias_of?: string }> }
+  listModels(options?: { capability?: string }): {
+    object: 'list'
+    data: Array<{ id: string; object: 'model'; owned_by: string; alias_of?: string; capabilities?: string[]; mode?: string; max_input_tokens?: number; input_cost_per_token?: number; output_cost_per_token?: number }>
+  }
   getModelInfo(name: string): { model_name: string; deployments: Array<Record<string, unknown>> } | null
   getUsage(options?: { since?: Date | number }): { since: number; total: UsageTotals; by_model: Record<string, UsageTotals>; by_user: Record<string, UsageTotals> }
   /** Prometheus text exposition. */

@@ -360,6 +360,7 @@ function logCall(logs, call) {
     usage_estimated: Boolean(batch?.usage?.estimated),
     response_cost: details?.cost_usd ?? null,
     cache_hit: Boolean(route?.cacheHit),
+    auto_route: route?.autoGroup ? { model_group: route.autoGroup, reason: route.autoReason } : null,
     attempts: route?.attempts ?? (batch?.usage ? 1 : 0),
     fallbacks: route?.fallbacks ?? [],
     warnings: batch?.warnings ?? [],
@@ -1099,8 +1100,11 @@ class Router {
     return JSON.parse(this._handle.health())
   }
 
-  listModels() {
-    return JSON.parse(this._handle.listModels())
+  /** The groups (and aliases), each with its capabilities, window and prices; `{ capability }` keeps those that have it. */
+  listModels(options) {
+    const capability = options?.capability
+    if (capability !== undefined && typeof capability !== 'string') throw invalid('capability must be a string such as "vision"')
+    return JSON.parse(this._handle.listModels(capability ?? null))
   }
 
   getModelInfo(name) {

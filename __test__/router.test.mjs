@@ -267,11 +267,60 @@ describe('several models at once', () => {
     const billed = (m) => usage.filter((u) => u[2] === m).length
     assert.equal(billed('fast'), 1, 'the winner, once')
     assert.ok(billed('slow') <= 1, 'the cancelled one at most once, for what it used')
-    assert.equal(billed('bad'), 0, 'a refused request bills nothing')
+    assert.ok(billed('bad') <= 1, 'a refused request bills nothing; one cut while in flight, an estimate')
     const e = await r.batchCompletionModels({ models: ['bad'], messages: [{ role: 'user', content: 'x' }] }).catch((x) => x)
     assert.equal(e.code, 'provider_unavailable')
     assert.equal(e.errors.length, 1)
     await assert.rejects(r.batchCompletionModels({ models: [], messages: [] }), (x) => x.code === 'invalid_request')
+  })
+})
+
+describe('capabilities and model: "auto"', () => {
+  const cheap = { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002, supports_function_calling: true, max_input_tokens: 1000 }
+  const pricey = { input_cost_per_token: 0.00001, output_cost_per_token: 0.00003, supports_function_calling: true, supports_vision: true, max_input_tokens: 100000 }
+  const mid = { input_cost_per_token: 0.000005, output_cost_per_token: 0.00001, supports_vision: true, max_input_tokens: 100000 }
+  const router = () =>
+    new Router({
+      model_list: [f.deployment('small', 'a1', 'ok', {}, cheap), f.deployment('large', 'a2', 'ok', {}, pricey), f.deployment('vision-mid', 'a3', 'trickle', {}, mid)],
+      router_settings: { quality_ranking: ['large', 'vision-mid', 'small'] },
+    })
+
+  test('listModels({ capability }) and getModelInfo report LiteLLM\'s supports_* capabilities', () => {
+    const r = router()
+    assert.deepEqual(r.listModels({ capability: 'vision' }).data.map((m) => m.id), ['large', 'vision-mid'])
+    assert.deepEqual(r.listModels({ capability: 'supports_function_calling' }).data.map((m) => m.id), ['small', 'large'])
+    const all = r.listModels().data
+    assert.ok(all.find((m) => m.id === 'large').capabilities.includes('vision'))
+    assert.equal(all.find((m) => m.id === 'small').max_input_tokens, 1000)
+    assert.equal(r.getModelInfo('large').deployments[0].model_info.supports_vision, true)
+  })
+
+  test('model: "auto" picks the cheapest, the fastest or the best-ranked group that qualifies, and says why', async () => {
+    f.reset()
+    const seen = []
+    const r = new Router(
+      { model_list: [f.deployment('small', 'a1', 'ok', {}, cheap), f.deployment('large', 'a2', 'ok', {}, pricey), f.deployment('vision-mid', 'a3', 'trickle', {}, mid)], router_settings: { quality_ranking: ['large', 'vision-mid', 'small'] } },
+      { onSuccess: (p) => seen.push(p.auto_route) },
+    )
+    const auto = (hints, content = 'auto me') => r.completion(ask('auto', content, { routing_hints: hints }))
+    let res = await auto({ priority: 'cost' })
+    assert.equal(res.llmux.auto.model_group, 'small')
+    assert.match(res.llmux.auto.reason, /cheapest of 3/)
+    assert.deepEqual(seen.at(-1), { model_group: 'small', reason: res.llmux.auto.reason })
+    res = await auto({ priority: 'cost', required_capabilities: ['vision'] })
+    assert.equal(res.llmux.auto.model_group, 'vision-mid')
+    res = await auto({ priority: 'quality' })
+    assert.equal(res.llmux.auto.model_group, 'large')
+    // The prompt must fit: over small's 1,000-token window, small is out.
+    res = await auto({ priority: 'cost' }, 'word '.repeat(1500))
+    assert.equal(res.llmux.auto.model_group, 'vision-mid')
+    // max_cost, estimated before the call: 1,024 output tokens at large's price is over $0.01.
+    await assert.rejects(auto({ required_capabilities: ['vision', 'function_calling'], max_cost: 0.01 }), (e) => e.code === 'not_found' && /over max_cost/.test(e.message))
+    // Speed is measured: after one call each, the trickling group is the slowest.
+    await r.completion(ask('vision-mid', 'x'))
+    res = await auto({ priority: 'speed', required_capabilities: ['vision'] })
+    assert.equal(res.llmux.auto.model_group, 'large')
+    await assert.rejects(auto({ priority: 'fastest' }), (e) => e.code === 'invalid_request')
   })
 })
 

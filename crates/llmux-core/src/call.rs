@@ -112,6 +112,8 @@ pub struct RouteInfo {
     pub cache_hit: bool,
     /// The host the request went to (OpenTelemetry's `server.address`; no path, no query).
     pub server_address: Option<String>,
+    /// What `model: "auto"` chose, and why.
+    pub auto: Option<crate::router::auto::AutoChoice>,
 }
 
 /// How a call ended.
@@ -180,7 +182,7 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
     finish_completion(&call, &mut completion, &mut warnings);
     let cost = usage.map(|u| call.target.info.cost(&u)).filter(|c| c.priced);
     completion.warnings.clone_from(&warnings);
-    completion.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
+    completion.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c), auto: None });
     let route = Some(Box::new(RouteInfo {
         provider: call.target.provider.name().to_owned(),
         model: call.target.model.clone(),

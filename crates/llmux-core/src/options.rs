@@ -121,6 +121,9 @@ pub struct CallOptions {
     /// Facts about the model that override the model database (`model_info`, LiteLLM's
     /// `base_model`): prices for a fine-tune, the model behind an Azure deployment name.
     pub model_info: Option<crate::models::ModelInfo>,
+    /// For `model: "auto"` behind a router: `{priority, max_cost, max_latency,
+    /// required_capabilities, candidates}` (read by the router).
+    pub routing_hints: Option<Value>,
     /// LiteLLM's `drop_params`. llmux drops what a provider does not take, with a warning,
     /// unless this is `Some(false)`: then such a parameter fails the call before it is sent.
     pub drop_params: Option<bool>,
@@ -269,7 +272,9 @@ impl CallOptions {
             Some(Value::Bool(b)) => Some(b),
             Some(_) => return Err(Error::invalid_request("drop_params must be true or false")),
         };
+        let routing_hints = take(req, "routing_hints");
         Ok(CallOptions {
+            routing_hints,
             timeout,
             max_retries,
             extra_headers,

@@ -122,7 +122,7 @@ fn parsed(mut done: ChatCompletion, v: Value, usage: Option<Usage>, cost: Option
         c.message.parsed = Some(v);
     }
     done.warnings.clone_from(&warnings);
-    done.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c) });
+    done.llmux = cost.map(|c| crate::chat::Extension { cost: Some(c), auto: None });
     Outcome { completion: done, usage, cost, error: None, warnings, route: None }
 }
 

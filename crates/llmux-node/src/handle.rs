@@ -58,6 +58,9 @@ pub struct JsRoute {
     pub fallbacks: Vec<String>,
     pub cache_hit: bool,
     pub server_address: Option<String>,
+    /// `model: "auto"`: the group chosen and why.
+    pub auto_group: Option<String>,
+    pub auto_reason: Option<String>,
 }
 
 impl From<&llmux_core::call::RouteInfo> for JsRoute {
@@ -71,6 +74,8 @@ impl From<&llmux_core::call::RouteInfo> for JsRoute {
             fallbacks: r.fallbacks.clone(),
             cache_hit: r.cache_hit,
             server_address: r.server_address.clone(),
+            auto_group: r.auto.as_ref().map(|a| a.model_group.clone()),
+            auto_reason: r.auto.as_ref().map(|a| a.reason.clone()),
         }
     }
 }

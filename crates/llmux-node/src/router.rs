@@ -55,7 +55,10 @@ impl RouterHandle {
     /// A caller's request for the router: the core checks it and drops what a caller may not
     /// set behind a router; the model names a group (or an alias of one).
     fn route_request(&self, mut request: ChatRequest, names: &[&str], user: Option<String>, stream: bool) -> Result<RouteRequest> {
-        let group = self.inner.find_group(names).ok_or_else(|| {
+        // `auto` asks the router to choose (unless a group is named so).
+        let auto = names.first() == Some(&"auto") && self.inner.group_name("auto").is_none();
+        let group = if auto { Some("auto".to_owned()) } else { self.inner.find_group(names) };
+        let group = group.ok_or_else(|| {
             Error::new(ErrorKind::NotFound, format!("the router has no model group named \"{}\"", names.first().copied().unwrap_or("")))
         })?;
         request.model = group;
@@ -166,7 +169,7 @@ impl RouterHandle {
         })();
         let job = prepared.map(|(rr, st)| {
             move |cancel: tokio_util::sync::CancellationToken, tx| {
-                let RouteRequest { request, options, user, warnings, tags, .. } = rr;
+                let RouteRequest { request, options, user, warnings, tags, hints, .. } = rr;
                 let run = move |request: ChatRequest| {
                     let rr = RouteRequest {
                         request,
@@ -175,6 +178,7 @@ impl RouterHandle {
                         stream: false,
                         warnings: warnings.clone(),
                         tags: tags.clone(),
+                        hints: hints.clone(),
                     };
                     let (router, cancel) = (router.clone(), cancel.clone());
                     async move { router.complete(rr, cancel).await }
@@ -198,8 +202,8 @@ impl RouterHandle {
     }
 
     #[napi(catch_unwind)]
-    pub fn list_models(&self) -> String {
-        self.inner.list_models().to_string()
+    pub fn list_models(&self, capability: Option<String>) -> String {
+        self.inner.list_models_with(capability.as_deref()).to_string()
     }
 
     #[napi(catch_unwind)]

@@ -35,6 +35,9 @@ pub struct Extension {
     /// USD, by part, at the model database's prices (under the call's `model_info`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::models::Cost>,
+    /// The group `model: "auto"` chose, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<crate::router::auto::AutoChoice>,
 }
 
 fn completion_object() -> String {

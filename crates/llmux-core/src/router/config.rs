@@ -136,6 +136,8 @@ pub struct Settings {
     pub tag_limits: HashMap<String, UserLimits>,
     /// Limits and a budget over every request of the router.
     pub global_limits: UserLimits,
+    /// Groups best first, for `model: "auto"` with `priority: "quality"`.
+    pub quality_ranking: Vec<String>,
 }
 
 impl Default for Settings {
@@ -156,6 +158,7 @@ impl Default for Settings {
             drop_params: None,
             tag_limits: HashMap::new(),
             global_limits: UserLimits::default(),
+            quality_ranking: Vec::new(),
         }
     }
 }
@@ -266,6 +269,7 @@ const ROUTER_KEYS: &[&str] = &[
     "user_limits",
     "tag_limits",
     "global_limits",
+    "quality_ranking",
     "cache",
     "routing_strategy_args",
     "redis_host",
@@ -447,6 +451,10 @@ impl RouterConfig {
         }
         if let Some(v) = get("global_limits") {
             s.global_limits = limits(v, "router_settings.global_limits")?;
+        }
+        if let Some(v) = get("quality_ranking") {
+            let a = v.as_array().ok_or_else(|| err("router_settings.quality_ranking", "must be a list of model groups"))?;
+            s.quality_ranking = a.iter().filter_map(Value::as_str).map(str::to_owned).collect();
         }
         if let Some(v) = get("cache") {
             match v {

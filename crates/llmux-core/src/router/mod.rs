@@ -3,6 +3,7 @@
 //! groups, cooldowns of failing deployments, rate limits per deployment and per user, a
 //! user-isolated response cache, and the ledger and metrics of what it served.
 
+pub mod auto;
 pub mod config;
 pub mod deployment;
 pub mod embed;
@@ -55,6 +56,8 @@ pub struct RouteRequest {
     pub warnings: Vec<String>,
     /// `metadata.tags` (LiteLLM's convention; an MCP tool's name is a tag): tag limits apply.
     pub tags: Vec<String>,
+    /// For `model: "auto"`.
+    pub hints: Option<auto::RoutingHints>,
 }
 
 /// `metadata.tags`, as LiteLLM reads them: strings only, at most 32.
@@ -80,7 +83,8 @@ impl RouteRequest {
         // namespace follow who is really asking.
         let user = user.or_else(|| request.user.clone());
         let tags = tags_of(options.metadata.as_ref());
-        Ok(RouteRequest { request, options, user, stream, warnings, tags })
+        let hints = options.routing_hints.as_ref().map(auto::RoutingHints::from_value).transpose()?;
+        Ok(RouteRequest { request, options, user, stream, warnings, tags, hints })
     }
 }
 
@@ -130,11 +134,7 @@ impl Router {
     }
 
     pub fn list_models(&self) -> Value {
-        let mut names: Vec<Value> = self.order.iter().map(|g| json!({"id": g, "object": "model", "owned_by": "llmux"})).collect();
-        for alias in self.settings.aliases.keys() {
-            names.push(json!({"id": alias, "object": "model", "owned_by": "llmux", "alias_of": self.settings.aliases[alias]}));
-        }
-        json!({"object": "list", "data": names})
+        self.list_models_with(None)
     }
 
     pub fn model_info(&self, name: &str) -> Option<Value> {
@@ -254,7 +254,30 @@ impl Router {
     }
 
     async fn route(&self, rr: RouteRequest, cancel: &CancellationToken, tx: &mpsc::Sender<Event>) -> Outcome {
-        let Some(first) = self.group_name(&rr.request.model).map(str::to_owned) else {
+        // `model: "auto"`: the group the hints choose, and why (on the answer).
+        let auto = if rr.request.model == "auto" && self.group_name("auto").is_none() {
+            let hints = rr.hints.clone().unwrap_or_default();
+            let prompt = crate::usage::estimate_prompt_tokens(&rr.request, "gpt-4o");
+            let max_out = u64::from(rr.request.max_completion_tokens.or(rr.request.max_tokens).unwrap_or(1024));
+            match self.choose(&hints, prompt, max_out) {
+                Ok(c) => Some(c),
+                Err(e) => return ended(e, None),
+            }
+        } else {
+            None
+        };
+        let mut o = self.route_to(rr, auto.as_ref().map(|c| c.model_group.as_str()), cancel, tx).await;
+        if let Some(c) = auto {
+            if let Some(r) = o.route.as_mut() {
+                r.auto = Some(c.clone());
+            }
+            o.completion.llmux.get_or_insert_with(Default::default).auto = Some(c);
+        }
+        o
+    }
+
+    async fn route_to(&self, rr: RouteRequest, chosen: Option<&str>, cancel: &CancellationToken, tx: &mpsc::Sender<Event>) -> Outcome {
+        let Some(first) = chosen.or_else(|| self.group_name(&rr.request.model)).map(str::to_owned) else {
             let mut known: Vec<&str> = self.order.iter().map(String::as_str).collect();
             known.extend(self.settings.aliases.keys().map(String::as_str));
             return ended(
