@@ -20,6 +20,10 @@ if [[ " $* " != *" --skip-python "* ]] && [ ! -x bench/.venv/bin/litellm ]; then
   (python3 -m venv bench/.venv && bench/.venv/bin/pip install -q 'litellm[proxy]==1.78.7') \
     || echo "LiteLLM could not be installed: its contenders are skipped" >&2
 fi
+if [ "${1:-}" = "overhead" ]; then
+  shift
+  NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/overhead.mjs "$@"
+fi
 if [ "${1:-}" = "embeddings" ]; then
   shift
   NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/embed.mjs "$@"
