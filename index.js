@@ -296,20 +296,20 @@ function startSpan(operation, model, request) {
 /** Ends a request's span with what the call reported. */
 function endSpan(span, batch, error, extra = {}) {
   const route = batch?.route
-  const details = batch?.usage ? JSON.parse(batch.usage.details) : undefined
+  const u = batch?.usage
   const set = (k, v) => v !== undefined && v !== null && span.setAttribute(k, v)
   set('gen_ai.provider.name', route?.provider ? (OTEL_PROVIDERS[route.provider] ?? route.provider) : undefined)
   set('gen_ai.response.model', route?.model || undefined)
   set('gen_ai.response.id', extra.id)
   set('server.address', route?.serverAddress)
-  if (details) {
-    set('gen_ai.usage.input_tokens', details.prompt_tokens)
-    set('gen_ai.usage.output_tokens', batch.usage.outputTokens)
+  if (u) {
+    set('gen_ai.usage.input_tokens', u.promptTokens)
+    set('gen_ai.usage.output_tokens', u.outputTokens)
   }
   if (extra.finishReasons?.length) set('gen_ai.response.finish_reasons', extra.finishReasons)
   set('llmux.model_group', route?.group)
   set('llmux.deployment', route?.deployment)
-  set('llmux.cost_usd', details?.cost_usd)
+  set('llmux.cost_usd', u?.costUsd)
   set('llmux.cache_hit', route?.cacheHit || undefined)
   if (route?.attempts > 1) span.addEvent('llmux.retry', { 'llmux.attempts': route.attempts })
   for (const g of route?.fallbacks ?? []) span.addEvent('llmux.fallback', { 'llmux.model_group': g })
@@ -323,9 +323,11 @@ function endSpan(span, batch, error, extra = {}) {
 /** The logging callbacks that apply to a call: the process's, and its router's. */
 function loggers(router) {
   const r = router ?? settings.router
+  // Nothing to call: no arrays, no payload (the common case costs two property reads).
+  if (!settings.onSuccess && !settings.onFailure && !r?._onSuccess && !r?._onFailure) return undefined
   const success = [settings.onSuccess, r?._onSuccess].filter(Boolean)
   const failure = [settings.onFailure, r?._onFailure].filter(Boolean)
-  return success.length || failure.length ? { success, failure } : undefined
+  return { success, failure }
 }
 
 /**
@@ -336,7 +338,7 @@ function loggers(router) {
 function logCall(logs, call) {
   const { kind, model, requestId, account, metadata, started, firstAt, batch, error, messages, response, requestUser } = call
   const route = batch?.route
-  const details = batch?.usage ? JSON.parse(batch.usage.details) : undefined
+  const u = batch?.usage
   const endTime = Date.now()
   const payload = {
     id: requestId ?? response?.id ?? null,
@@ -353,12 +355,12 @@ function logCall(logs, call) {
     completionStartTime: firstAt ?? null,
     endTime,
     response_time_ms: endTime - started,
-    prompt_tokens: details?.prompt_tokens ?? 0,
-    completion_tokens: batch?.usage?.outputTokens ?? 0,
-    total_tokens: (details?.prompt_tokens ?? 0) + (batch?.usage?.outputTokens ?? 0),
-    cached_tokens: batch?.usage?.cachedTokens ?? 0,
-    usage_estimated: Boolean(batch?.usage?.estimated),
-    response_cost: details?.cost_usd ?? null,
+    prompt_tokens: u?.promptTokens ?? 0,
+    completion_tokens: u?.outputTokens ?? 0,
+    total_tokens: (u?.promptTokens ?? 0) + (u?.outputTokens ?? 0),
+    cached_tokens: u?.cachedTokens ?? 0,
+    usage_estimated: Boolean(u?.estimated),
+    response_cost: u?.costUsd ?? null,
     cache_hit: Boolean(route?.cacheHit),
     auto_route: route?.autoGroup ? { model_group: route.autoGroup, reason: route.autoReason } : null,
     attempts: route?.attempts ?? (batch?.usage ? 1 : 0),
@@ -705,7 +707,7 @@ function stream(request, router) {
     // Kept on `call`, never on the iterator: the registry holds `call`, and a reference back
     // to the iterator would keep every dropped iterator alive.
     call.warnings = batch.warnings ?? []
-    if (batch.usage) call.cost = JSON.parse(batch.usage.details).cost_usd
+    if (batch.usage) call.cost = batch.usage.costUsd ?? undefined
     const billed = reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
     if (billed) await billed
     if (batch.error) failure = errorFrom(batch.error)
@@ -844,7 +846,7 @@ async function embedding(request, router) {
     else embedding = Array.from(row)
     data[i] = { object: 'embedding', index: i, embedding }
   }
-  const tokens = r.usage ? JSON.parse(r.usage.details).prompt_tokens : 0
+  const tokens = r.usage ? r.usage.promptTokens : 0
   const out = { object: 'list', data, model: r.model, usage: { prompt_tokens: tokens, total_tokens: tokens } }
   if (r.warnings?.length) out.warnings = r.warnings
   if (r.cost !== undefined && r.cost !== null) out.llmux = { cost: r.cost }

@@ -1,7 +1,7 @@
 // The router's added overhead, and what logging callbacks and OpenTelemetry tracing add to it:
 // non-streamed completions one after another against the Rust mock (answers from memory), for
 // llmux direct, through a Router, a Router with an onSuccess callback, and a Router with an
-// OpenTelemetry SDK tracer (in-memory exporter) recording a span per request. Each variant runs
+// OpenTelemetry SDK tracer (batching processor, in-memory exporter) recording a span per request. Each variant runs
 // in a fresh process; the figure is the median of per-request latencies after a warm-up, and
 // the differences are the overheads. `npm run bench:overhead`; writes bench/results/overhead.md.
 import { spawn, execFileSync } from 'node:child_process'
@@ -31,7 +31,8 @@ async function one(variant, base) {
       const { trace } = await import(pathToFileURL(path.join(root, 'node_modules/@opentelemetry/api/build/src/index.js')).href)
       const sdk = await import(pathToFileURL(path.join(root, 'node_modules/@opentelemetry/sdk-trace-base/build/src/index.js')).href)
       const exporter = new sdk.InMemorySpanExporter()
-      trace.setGlobalTracerProvider(new sdk.BasicTracerProvider({ spanProcessors: [new sdk.SimpleSpanProcessor(exporter)] }))
+      // A batching processor, as applications run the SDK.
+      trace.setGlobalTracerProvider(new sdk.BasicTracerProvider({ spanProcessors: [new sdk.BatchSpanProcessor(exporter)] }))
       setInterval(() => exporter.reset(), 1000).unref()
     }
     const router = new llmux.Router({ model_list: [{ model_name: 'g', litellm_params: { model: 'openai/bench', api_base: api, api_key: 'sk-bench' } }] }, options)

@@ -45,6 +45,10 @@ pub struct JsUsage {
     /// `recordUsage`'s details object, as JSON.
     pub details: String,
     pub estimated: bool,
+    /// The provider's whole prompt (cache reads and writes included), and the cost in USD for a
+    /// priced model: read by logging and tracing without parsing `details`.
+    pub prompt_tokens: f64,
+    pub cost_usd: Option<f64>,
 }
 
 impl JsUsage {
@@ -57,6 +61,8 @@ impl JsUsage {
             // Serialising our own plain struct cannot fail.
             details: serde_json::to_string(&r.details).unwrap_or_else(|_| "{}".into()),
             estimated: u.estimated,
+            prompt_tokens: u.prompt_tokens as f64,
+            cost_usd: r.details.cost_usd,
         }
     }
 }
