@@ -118,6 +118,12 @@ export interface JsUsage {
   /** `recordUsage`'s details object, as JSON. */
   details: string
   estimated: boolean
+  /**
+   * The provider's whole prompt (cache reads and writes included), and the cost in USD for a
+   * priced model: read by logging and tracing without parsing `details`.
+   */
+  promptTokens: number
+  costUsd?: number
 }
 
 /** Tasks alive on the addon's runtime (for soak tests: back to idle when every call ended). */
