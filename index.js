@@ -610,6 +610,8 @@ async function withAzureToken(r) {
   const provider = settings.azureADTokenProvider
   if (!provider || typeof r.model !== 'string' || !r.model.startsWith('azure/')) return
   if (r.rest.api_key !== undefined || r.rest.azure_ad_token !== undefined) return
+  // A process-wide token goes only to the configured resource, never to a host a request names.
+  if (r.rest.api_base !== undefined || r.rest.base_url !== undefined) return
   let token
   try {
     token = await within(Promise.resolve().then(() => provider()), settings.secretsTimeoutMs, 'azureADTokenProvider')
@@ -642,9 +644,10 @@ async function completion(request, router) {
   if (r.signal?.aborted) throw cancelledError()
   const logs = loggers(router)
   const started = logs ? Date.now() : 0
-  const span = startSpan('chat', r.model, r.rest)
   await ensureSecrets()
   if (!router && !settings.router) await withAzureToken(r)
+  // Started once nothing before the call can throw, so every span is ended.
+  const span = startSpan('chat', r.model, r.rest)
   const handle = engine(router).startCompletion(r.body, r.modelJson, userOf(r.account))
   const batch = await finishHandle(handle, r.signal, r.account, r.requestId)
   const result = batch.data ? JSON.parse(batch.data) : undefined
@@ -685,7 +688,6 @@ function stream(request, router) {
   const call = { handle: null, starting: null, finished: false, settled: false, unwatch: () => {}, settle: null, warnings: [], cost: undefined }
   call.logs = loggers(router)
   if (call.logs) call.started = Date.now()
-  call.span = startSpan('chat', r.model, r.rest)
   let buffer = []
   let index = 0
   let failure = null
@@ -742,6 +744,7 @@ function stream(request, router) {
             // return() or an abort may have come while the secrets loaded.
             if (call.finished) return
             if (r.signal?.aborted) throw cancelledError()
+            call.span = startSpan('chat', r.model, r.rest)
             call.handle = target.startStream(r.body, r.modelJson, userOf(r.account))
             activeRequests++
             call.unwatch = watch(call.handle, r.signal, r.account, r.requestId ?? null, undefined).unwatch
@@ -808,8 +811,13 @@ async function embedding(request, router) {
   if (signal?.aborted) throw cancelledError()
   const logs = loggers(router)
   const started = logs ? Date.now() : 0
-  const span = startSpan('embeddings', rest.model, rest)
   await ensureSecrets()
+  if (!router && !settings.router) {
+    const r = { model: rest.model, rest, body: undefined }
+    await withAzureToken(r)
+    if (r.body) rest.azure_ad_token = JSON.parse(r.body).azure_ad_token
+  }
+  const span = startSpan('embeddings', rest.model, rest)
   const body = toJson('request', rest)
   const handle = router || settings.router ? engine(router).startEmbedding(body, userOf(account)) : binding.startEmbedding(body, userOf(account))
   activeRequests++
@@ -884,6 +892,7 @@ async function batchCompletionModelsAllResponses(request, router) {
  */
 async function batchCompletionModels(request, router) {
   const { models, rest, signal } = splitModels(request)
+  if (signal?.aborted) throw cancelledError()
   const controllers = models.map(() => new AbortController())
   const onAbort = () => controllers.forEach((c) => c.abort())
   signal?.addEventListener('abort', onAbort, { once: true })
@@ -1041,7 +1050,18 @@ class Router {
         }
       }
       if (fns.length === 0) return undefined
-      return fns.length === 1 ? fns[0] : (payload) => fns.forEach((fn) => fn(payload))
+      if (fns.length === 1) return fns[0]
+      // Each one on its own: one that throws or rejects never stops the others or the process.
+      return (payload) => {
+        for (const fn of fns) {
+          try {
+            const p = fn(payload)
+            if (p && typeof p.then === 'function') p.then(undefined, (e) => warn(`${which} callback failed: ${e && e.message}`))
+          } catch (e) {
+            warn(`${which} callback failed: ${e && e.message}`)
+          }
+        }
+      }
     }
     this._onSuccess = pick(config.litellm_settings?.success_callback, options.onSuccess, 'success_callback')
     this._onFailure = pick(config.litellm_settings?.failure_callback, options.onFailure, 'failure_callback')

@@ -86,6 +86,25 @@ describe('Vertex AI: Google application default credentials', () => {
     assert.equal(tokens.hits.metadata, 1)
   })
 
+  test('a credential wait ends with an abort; a failed fetch is the answer for a moment; an absurd expires_in is capped, not a crash', async () => {
+    configure({ secrets: secretsWithout(['VERTEXAI_ACCESS_TOKEN']) })
+    const hang = { ...sa.key, private_key_id: 'kid-hang', token_uri: `${tokens.url}/google/hang` }
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 100)
+    const started = Date.now()
+    const e = await completion(ask('vertex_ai/claude-opus-4-7', { vertex_credentials: JSON.stringify(hang), signal: ac.signal })).catch((x) => x)
+    assert.equal(e.code, 'cancelled', String(e))
+    assert.ok(Date.now() - started < 1000, 'the abort ended the wait for the token')
+    const wrong = serviceAccountKey(`${tokens.url}/google/token`).key
+    const before = tokens.hits.googleAttempts ?? 0
+    for (let i = 0; i < 3; i++) await completion(ask('vertex_ai/claude-opus-4-7', { vertex_credentials: JSON.stringify(wrong) })).catch(() => {})
+    assert.equal((tokens.hits.googleAttempts ?? 0) - before, 1, 'one failed fetch answered the next calls too')
+    tokens.state.lifetime = 1e19
+    const r = await completion(ask('vertex_ai/claude-opus-4-7', { vertex_credentials: JSON.stringify({ ...sa.key, private_key_id: 'kid-forever' }) }))
+    assert.ok(r.choices[0].message.content)
+    tokens.state.lifetime = 3600
+  })
+
   test('a bad key or a refusing endpoint is a typed auth error, and a request may not name a key path', async () => {
     configure({ secrets: secretsWithout(['VERTEXAI_ACCESS_TOKEN']) })
     const other = serviceAccountKey(`${tokens.url}/google/token`).key // signed by a key the endpoint does not know
@@ -175,6 +194,12 @@ describe('Azure OpenAI: Entra ID tokens', () => {
     await streamed(ask('azure/gpt-4o'))
     await streamed(ask('azure/gpt-4o'))
     assert.equal(asked, 2)
+    // The process's token never goes to a host the request names.
+    configure({ azureADTokenProvider: async () => (asked++, 'entra-test-token') })
+    const askedBefore = asked
+    const far = await streamed(ask('azure/gpt-4o', { api_base: mocks.azure.url })).catch((x) => x)
+    assert.equal(far.code, 'auth', String(far))
+    assert.equal(asked, askedBefore, 'the provider was not even asked')
     configure({ azureADTokenProvider: async () => '' })
     const e = await streamed(ask('azure/gpt-4o')).catch((x) => x)
     assert.equal(e.code, 'auth')

@@ -236,6 +236,21 @@ describe('through the Router', () => {
     assert.match(router.metrics(), /llmux_requests_total\{model_group="embed"/)
   })
 
+  test('when a fallback answers, no row of the first group\'s model is mixed in, and its vectors are cached under its own group', async () => {
+    const router = new Router({
+      model_list: [
+        { model_name: 'primary', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: `${mock.url}/v1` } },
+        { model_name: 'backup', litellm_params: { model: 'bedrock/cohere.embed-english-v3' } },
+      ],
+      router_settings: { num_retries: 0, fallbacks: [{ primary: ['backup'] }] },
+    })
+    const req = (input) => router.embedding({ model: 'primary', input, account: { user: 'carol' }, cache: { ttl: 60 } })
+    await req(['alpha'])
+    // 'alpha' is cached from the primary (1,536 dims); the primary then fails, the backup (1,024) answers.
+    const res = await req(['alpha', 'status:429 then'])
+    assertRows(res, ['alpha', 'status:429 then'], 1024)
+  })
+
   test('a failing group falls back to another; a request cannot bring its own endpoint', async () => {
     const router = new Router(config())
     const res = await router.embedding({ model: 'broken', input: ['fall back please'], api_base: 'http://evil.example', max_retries: 0 })

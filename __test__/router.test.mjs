@@ -226,6 +226,16 @@ describe('limits by tag and for the whole router', () => {
     await assert.rejects(r.completion(tagged(['translate'])), (e) => e.code === 'rate_limit' && /tag "translate" has spent its budget/.test(e.message) && !e.retryable)
   })
 
+  test('a tag named twice counts once; a user id cannot pose as the router\'s own keys', async () => {
+    f.reset()
+    const r = new Router({ model_list: [f.deployment('g', 't3', 'ok')], router_settings: { tag_limits: { dup: { rpm: 2 } }, global_limits: { rpm: 3 } } })
+    await r.completion(ask('g', 'a b', { metadata: { tags: ['dup', 'dup'] } }))
+    await r.completion(ask('g', 'a b', { metadata: { tags: ['dup', 'dup'] } }))
+    await assert.rejects(r.completion(ask('g', 'a b', { metadata: { tags: ['dup'] } })), (e) => /tag "dup"/.test(e.message))
+    // Three requests made the global count; a caller naming itself like the global key is a user.
+    await assert.rejects(r.completion(ask('g', 'a b', { user: '\u0001global' })), (e) => /the router/.test(e.message))
+  })
+
   test('global_limits: every request of the router, whoever sends it', async () => {
     f.reset()
     const r = new Router({ model_list: [f.deployment('g', 't2', 'ok')], router_settings: { global_limits: { rpm: 2 } } })
@@ -321,6 +331,18 @@ describe('capabilities and model: "auto"', () => {
     res = await auto({ priority: 'speed', required_capabilities: ['vision'] })
     assert.equal(res.llmux.auto.model_group, 'large')
     await assert.rejects(auto({ priority: 'fastest' }), (e) => e.code === 'invalid_request')
+  })
+
+  test('a cached "auto" answer is keyed by the group chosen: other hints get their own', async () => {
+    f.reset()
+    const r = router()
+    const go = (hints) => r.completion(ask('auto', 'cache auto', { user: 'u', cache: { ttl: 60 }, routing_hints: hints }))
+    await go({ priority: 'cost' })
+    await go({ priority: 'cost' })
+    assert.equal(f.hits.a1, 1, 'the same choice is served from the cache')
+    const q = await go({ priority: 'quality' })
+    assert.equal(q.llmux.auto.model_group, 'large')
+    assert.equal(f.hits.a2, 1, 'another choice is asked, not answered from small\'s entry')
   })
 })
 

@@ -48,7 +48,10 @@ export async function startTokenMocks({ publicKey, lifetime = 3600, webIdentityT
   }
   const server = await listen((req, res, r) => {
     const url = new URL(req.url, 'http://x')
+    // A token endpoint that never answers (a dead network path).
+    if (url.pathname === '/google/hang') return
     if (req.method === 'POST' && url.pathname === '/google/token') {
+      hits.googleAttempts = (hits.googleAttempts ?? 0) + 1
       const f = form(r.raw)
       if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return oauthError(res, 400, 'invalid_request', 'form body required')
       if (f.grant_type === 'refresh_token') {

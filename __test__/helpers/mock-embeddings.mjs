@@ -11,7 +11,7 @@
 //   URL's model ("at most 100 requests can be in one batch");
 // - Vertex POST .../publishers/google/models/{m}:predict: at most 250 instances, one for
 //   gemini-embedding-001 (text-embeddings-api reference).
-// An input starting `slow:` is answered after 400 ms; `status:429` fails with 429.
+// An input starting `slow:` is answered after 400 ms; `status:429` fails OpenAI's with 429.
 import { listen, verifySigV4 } from './mock-providers.mjs'
 
 /** The mock's vector for a text: deterministic, `dims` long. */
@@ -49,7 +49,6 @@ export async function startMockEmbeddings() {
     try {
       if (texts.some((t) => t.startsWith('slow:'))) await new Promise((r2) => setTimeout(r2, 400))
       else await new Promise((r2) => setImmediate(r2))
-      if (texts.some((t) => t.startsWith('status:429'))) return send(429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': '0' })
       const openaiLike = (model, deployment) => {
         if (!Array.isArray(b.input) && typeof b.input !== 'string') return send(400, { error: { message: "'input' is a required property", type: 'invalid_request_error', param: 'input' } })
         const inputs = Array.isArray(b.input) ? b.input : [b.input]
@@ -70,6 +69,7 @@ export async function startMockEmbeddings() {
       if (req.method === 'POST' && url.pathname === '/v1/embeddings') {
         if (req.headers.authorization !== 'Bearer sk-test') return send(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } })
         if (!b?.model) return send(400, { error: { message: 'you must provide a model parameter', type: 'invalid_request_error' } })
+        if (texts.some((t) => t.startsWith('status:429'))) return send(429, { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': '0' })
         return openaiLike(b.model)
       }
       const az = /^\/openai\/deployments\/([^/]+)\/embeddings$/.exec(url.pathname)

@@ -304,9 +304,14 @@ async fn run_http(
     let authorized;
     let target = if call.target.cloud.is_some() {
         let mut t = call.target.clone();
-        crate::credentials::authorize(&mut t, &call.credentials, &call.http)
-            .await
-            .map_err(|e| e.with_provider(call.target.provider.name()))?;
+        let deadline = transport::deadline_in(call.target.timeouts.total);
+        crate::credentials::authorize(&mut t, &call.credentials, &call.http, cancel, deadline).await.map_err(|e| {
+            if e.kind == ErrorKind::Cancelled {
+                e
+            } else {
+                e.with_provider(call.target.provider.name())
+            }
+        })?;
         authorized = t;
         &authorized
     } else {

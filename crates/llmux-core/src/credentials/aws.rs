@@ -14,7 +14,7 @@ use crate::providers::AwsCredentials;
 /// ECS's link-local credentials host (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` is a path on it).
 const ECS_HOST: &str = "http://169.254.170.2";
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Source {
     /// `~/.aws/credentials` and `~/.aws/config` (static keys of one profile).
     Profile { name: String, credentials_file: String, config_file: String },
@@ -22,6 +22,13 @@ pub enum Source {
     WebIdentity { token_file: String, role_arn: String, session_name: String, sts: String },
     /// The container credentials endpoint.
     Container { uri: String, token: Option<String>, token_file: Option<String> },
+}
+
+impl std::fmt::Debug for Source {
+    // The container token is a secret: only where it comes from shows.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "aws::Source({})", self.key())
+    }
 }
 
 impl Source {

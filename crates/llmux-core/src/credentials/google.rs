@@ -24,12 +24,22 @@ const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 
 /// Where a Google access token comes from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Source {
     /// A key file's JSON (service_account or authorized_user), given inline or read from a path.
     Json(std::sync::Arc<str>),
     /// The metadata server's token for the machine's service account.
     Metadata { host: String },
+}
+
+impl std::fmt::Debug for Source {
+    // A key file holds a private key: only which identity it is shows.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Json(_) => write!(f, "google::Source::Json({})", self.key()),
+            Source::Metadata { host } => write!(f, "google::Source::Metadata({host})"),
+        }
+    }
 }
 
 impl Source {
@@ -220,5 +230,12 @@ mod tests {
             let e = sign_jwt("a@b", None, pem, DEFAULT_TOKEN_URI, 0).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::Auth);
         }
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let s = Source::Json(r#"{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----SECRET"}"#.into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("SECRET") && shown.contains("a@b"), "{shown}");
     }
 }

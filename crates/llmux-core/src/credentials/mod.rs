@@ -27,6 +27,11 @@ const NO_EXPIRY_TTL: Duration = Duration::from_secs(900);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Distinct sources cached at once (bounded: sources come from configuration and files).
 const MAX_SOURCES: usize = 256;
+/// The longest a credential is kept, whatever its endpoint says (`expires_in: 1e19`).
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// A failed fetch is the answer for this long: calls queued behind it do not each wait out
+/// a dead endpoint in turn.
+const FAILURE_TTL: Duration = Duration::from_secs(5);
 
 /// Where a request's credential will come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,9 +59,9 @@ pub enum Credential {
 }
 
 #[derive(Clone)]
-struct Cached {
-    credential: Credential,
-    expires: Instant,
+enum Cached {
+    Good { credential: Credential, expires: Instant },
+    Failed { error: Error, until: Instant },
 }
 
 /// The engine's credentials: one cache entry per source, each behind its own async lock so
@@ -85,22 +90,37 @@ impl CredentialCache {
     pub async fn get(&self, auth: &CloudAuth, http: &HttpClients) -> Result<Credential> {
         let slot = self.slot(&auth.key());
         let mut held = slot.lock().await;
-        if let Some(c) = held.as_ref().filter(|c| c.expires > Instant::now() + REFRESH_MARGIN) {
-            return Ok(c.credential.clone());
+        let now = Instant::now();
+        match held.as_ref() {
+            Some(Cached::Good { credential, expires }) if *expires > now + REFRESH_MARGIN => return Ok(credential.clone()),
+            Some(Cached::Failed { error, until }) if *until > now => return Err(error.clone()),
+            _ => {}
         }
-        let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch(auth, http.pooled())).await.map_err(|_| {
-            Error::new(
-                ErrorKind::Auth,
-                format!("{}: the credential source did not answer within {} s", auth_name(auth), FETCH_TIMEOUT.as_secs()),
-            )
-        })?;
-        let (credential, lifetime) = fetched.map_err(|mut e| {
-            e.message = format!("{}: {}", auth_name(auth), e.message);
-            e
-        })?;
-        let expires = Instant::now() + lifetime.unwrap_or(NO_EXPIRY_TTL);
-        *held = Some(Cached { credential: credential.clone(), expires });
-        Ok(credential)
+        let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch(auth, http.pooled()))
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("{}: the credential source did not answer within {} s", auth_name(auth), FETCH_TIMEOUT.as_secs()),
+                )
+            })
+            .and_then(|r| {
+                r.map_err(|mut e| {
+                    e.message = format!("{}: {}", auth_name(auth), e.message);
+                    e
+                })
+            });
+        match fetched {
+            Ok((credential, lifetime)) => {
+                let life = lifetime.unwrap_or(NO_EXPIRY_TTL).min(MAX_LIFETIME);
+                *held = Some(Cached::Good { credential: credential.clone(), expires: Instant::now() + life });
+                Ok(credential)
+            }
+            Err(e) => {
+                *held = Some(Cached::Failed { error: e.clone(), until: Instant::now() + FAILURE_TTL });
+                Err(e)
+            }
+        }
     }
 }
 
@@ -120,10 +140,25 @@ async fn fetch(auth: &CloudAuth, http: &reqwest::Client) -> Result<(Credential, 
     }
 }
 
-/// Fills in a target's credential from its cloud source, if it has one.
-pub async fn authorize(target: &mut Target, cache: &CredentialCache, http: &HttpClients) -> Result<()> {
+/// Fills in a target's credential from its cloud source, if it has one; a cancellation or the
+/// call's deadline ends the wait.
+pub async fn authorize(
+    target: &mut Target,
+    cache: &CredentialCache,
+    http: &HttpClients,
+    cancel: &tokio_util::sync::CancellationToken,
+    deadline: Instant,
+) -> Result<()> {
     let Some(auth) = target.cloud.clone() else { return Ok(()) };
-    match cache.get(&auth, http).await? {
+    let got = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Error::cancelled()),
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            return Err(Error::new(ErrorKind::Timeout, format!("{} did not come before the call's deadline", auth_name(&auth))))
+        }
+        r = cache.get(&auth, http) => r?,
+    };
+    match got {
         Credential::Bearer(token) => target.api_key = Some(token),
         Credential::Aws(c) => {
             target.aws = Some(c);

@@ -83,8 +83,10 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
         None => return failed(Error::invalid_request("this provider does not embed"), None, warnings),
     };
     let mut target = call.target.clone();
-    if let Err(e) = crate::credentials::authorize(&mut target, &call.credentials, &call.http).await {
-        return failed(e.with_provider(target.provider.name()), None, warnings);
+    let deadline = transport::deadline_in(target.timeouts.total);
+    if let Err(e) = crate::credentials::authorize(&mut target, &call.credentials, &call.http, &cancel, deadline).await {
+        let e = if e.kind == ErrorKind::Cancelled { e } else { e.with_provider(target.provider.name()) };
+        return failed(e, None, warnings);
     }
     let limits = adapter.limits(&call.request, &target);
     let model = target.model.clone();
@@ -99,7 +101,6 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
     if request.input.len() != call.request.input.len() || counted.truncated > 0 {
         warnings.push(format!("{} input(s) over the model's limit were truncated to fit (truncate: true)", counted.truncated));
     }
-    let deadline = transport::deadline_in(target.timeouts.total);
     let mut results = Box::pin(
         stream::iter(batches.iter().cloned().enumerate())
             .map(|(i, range)| {

@@ -33,7 +33,7 @@ impl EmbedRouteRequest {
     pub fn new(value: Value, user: Option<String>) -> Result<EmbedRouteRequest> {
         let (request, mut options) = EmbeddingRequest::from_value(value)?;
         let warnings = options.drop_endpoint();
-        let user = user.or_else(|| request.user.clone());
+        let user = user.or_else(|| request.user.clone()).map(super::user_key);
         let tags = super::tags_of(options.metadata.as_ref());
         Ok(EmbedRouteRequest { request, options, user, warnings, tags })
     }
@@ -93,12 +93,14 @@ impl Router {
         let Some(first) = self.group_name(&er.request.model).map(str::to_owned) else {
             return fail(Error::new(ErrorKind::NotFound, format!("no model group named \"{}\"", er.request.model)), None);
         };
-        // Four bytes a token: an estimate for the per-user token limit, never sent anywhere.
-        let tokens = match &er.request.input {
-            EmbeddingInput::Texts(t) => t.iter().map(|s| s.len() / 4 + 1).sum::<usize>(),
-            EmbeddingInput::Tokens(t) => t.iter().map(Vec::len).sum(),
+        // Four bytes a token: estimates for the token limits and the per-input window, never sent.
+        let estimate = |i: usize| match er.request.input.item(i) {
+            crate::embed::Item::Text(t) => t.len() / 4 + 1,
+            crate::embed::Item::Tokens(t) => t.len(),
         };
-        let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+        let n = er.request.input.len();
+        let tokens = u32::try_from((0..n).map(estimate).sum::<usize>()).unwrap_or(u32::MAX);
+        let longest = u32::try_from((0..n).map(estimate).max().unwrap_or(0)).unwrap_or(u32::MAX);
         if let Err(e) = self.admit(er.user.as_deref(), &er.tags, tokens).await {
             return fail(e, None);
         }
@@ -108,16 +110,15 @@ impl Router {
             CacheChoice::Default if er.user.is_none() => None,
             CacheChoice::Default => self.settings.cache.as_ref().map(|c| c.ttl),
         };
-        let n = er.request.input.len();
-        let keys: Vec<CacheKey> = match ttl {
-            Some(_) => (0..n)
-                .map(|i| {
-                    let r = &er.request;
-                    cache::embedding_key(er.user.as_deref(), &first, r.dimensions, r.input_type.as_deref(), r.input.item(i))
-                })
-                .collect(),
-            None => Vec::new(),
+        // Keys name the group whose model made the vector: a fallback's vectors are another
+        // model's and are never mixed with, or cached as, the first group's.
+        let keys_for = |group: &str| -> Vec<CacheKey> {
+            let r = &er.request;
+            (0..n)
+                .map(|i| cache::embedding_key(er.user.as_deref(), group, r.dimensions, r.input_type.as_deref(), r.input.item(i)))
+                .collect()
         };
+        let keys = if ttl.is_some() { keys_for(&first) } else { Vec::new() };
         let hits: Vec<Option<Arc<[f32]>>> = if keys.is_empty() { vec![None; n] } else { self.state.vectors_get(&keys).await };
         let misses: Vec<usize> = (0..n).filter(|&i| hits[i].is_none()).collect();
         if ttl.is_some() {
@@ -128,11 +129,11 @@ impl Router {
                 self.metrics.cache(false);
             }
         }
-        let mut fresh: Option<EmbedOutcome> = None;
+        let mut fresh: Option<(EmbedOutcome, String)> = None;
         let mut usage = None;
         if !misses.is_empty() {
-            let mut req = er.request.clone();
-            req.input = match &er.request.input {
+            let mut only_misses = er.request.clone();
+            only_misses.input = match &er.request.input {
                 EmbeddingInput::Texts(t) => EmbeddingInput::Texts(misses.iter().map(|&i| t[i].clone()).collect()),
                 EmbeddingInput::Tokens(t) => EmbeddingInput::Tokens(misses.iter().map(|&i| t[i].clone()).collect()),
             };
@@ -145,9 +146,11 @@ impl Router {
             while qi < queue.len() && fresh.is_none() {
                 let group = queue[qi].clone();
                 qi += 1;
+                // The first group embeds what its cache lacks; a fallback group embeds everything.
+                let req = if group == first { &only_misses } else { &er.request };
                 let start = Instant::now();
-                let mut op = EmbedAttempt { request: &req, cancel };
-                match self.try_group_with(&group, num_retries, tokens, deadline, cancel, &mut usage, &mut op).await {
+                let mut op = EmbedAttempt { request: req, cancel };
+                match self.try_group_with(&group, num_retries, tokens, longest, deadline, cancel, &mut usage, &mut op).await {
                     Ok((mut o, d)) => {
                         d.record_success(start.elapsed());
                         Usage::add_to(&mut usage, o.usage.take());
@@ -160,7 +163,7 @@ impl Router {
                         }
                         o.usage = usage;
                         o.cost = cost;
-                        fresh = Some(o);
+                        fresh = Some((o, group));
                     }
                     Err(e) => {
                         let kind = e.kind;
@@ -190,19 +193,21 @@ impl Router {
                 return fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
             }
         }
-        let mut o = fresh.unwrap_or_default();
+        let (mut o, answered_by) = fresh.unwrap_or_else(|| (EmbedOutcome::default(), first.clone()));
         let got = o.vectors.take().unwrap_or_default();
-        // Hits and fresh rows back in input order; the fresh ones go into the cache.
+        let by_fallback = answered_by != first;
+        // In input order: the first group's cache hits and its fresh rows, or all of a fallback's.
         let mut all = Vectors::default();
         let mut fresh_rows = 0;
         let mut put = Vec::new();
+        let put_keys = if ttl.is_some() && by_fallback { keys_for(&answered_by) } else { keys };
         for (i, hit) in hits.iter().enumerate() {
-            let r = match hit {
+            let r = match hit.as_ref().filter(|_| !by_fallback) {
                 Some(v) => all.push_row(v, "router"),
                 None => {
                     let row = got.row(fresh_rows);
                     fresh_rows += 1;
-                    if let Some(k) = keys.get(i) {
+                    if let Some(k) = put_keys.get(i) {
                         put.push((*k, Arc::<[f32]>::from(row)));
                     }
                     all.push_row(row, "router")
@@ -217,7 +222,7 @@ impl Router {
         }
         o.vectors = Some(all);
         if o.model.is_empty() {
-            o.model.clone_from(&first);
+            o.model.clone_from(&answered_by);
         }
         o
     }

@@ -38,6 +38,9 @@ impl Router {
         group: &str,
         num_retries: u32,
         prompt_tokens: u32,
+        // What must fit a deployment's `max_input_tokens`: the prompt (chat), the longest input
+        // (embeddings, whose window is per input).
+        fit_tokens: u32,
         deadline: Instant,
         cancel: &CancellationToken,
         usage: &mut Option<Usage>,
@@ -57,11 +60,11 @@ impl Router {
             }
             // Deployments whose context window the prompt fits.
             let fits: Vec<&Arc<Deployment>> =
-                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(prompt_tokens) <= m)).collect();
+                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(fit_tokens) <= m)).collect();
             if fits.is_empty() {
                 return Err(Error::new(
                     ErrorKind::ContextWindow,
-                    format!("the prompt (~{prompt_tokens} tokens) exceeds every deployment of \"{group}\""),
+                    format!("the input (~{fit_tokens} tokens) exceeds every deployment of \"{group}\""),
                 ));
             }
             let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();

@@ -62,11 +62,24 @@ pub struct RouteRequest {
 
 /// `metadata.tags`, as LiteLLM reads them: strings only, at most 32.
 pub fn tags_of(metadata: Option<&Value>) -> Vec<String> {
-    metadata
-        .and_then(|m| m.get("tags"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).take(32).map(str::to_owned).collect())
-        .unwrap_or_default()
+    let mut tags: Vec<String> = Vec::new();
+    for t in metadata.and_then(|m| m.get("tags")).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        // A tag named twice counts once.
+        if tags.len() < 32 && !tags.iter().any(|x| x == t) {
+            tags.push(t.to_owned());
+        }
+    }
+    tags
+}
+
+/// A user id as the limits see it: one that begins like the router's own keys (tags, the
+/// global key) is set apart, so no caller can spend against those.
+pub fn user_key(user: String) -> String {
+    if user.starts_with('\u{1}') {
+        format!("\u{2}{user}")
+    } else {
+        user
+    }
 }
 
 impl RouteRequest {
@@ -81,7 +94,7 @@ impl RouteRequest {
         // The authenticated user (the amplify account's, a gateway key's) wins over the
         // request's own `user` field, which anyone can set: limits, budgets and the cache
         // namespace follow who is really asking.
-        let user = user.or_else(|| request.user.clone());
+        let user = user.or_else(|| request.user.clone()).map(user_key);
         let tags = tags_of(options.metadata.as_ref());
         let hints = options.routing_hints.as_ref().map(auto::RoutingHints::from_value).transpose()?;
         Ok(RouteRequest { request, options, user, stream, warnings, tags, hints })
@@ -298,7 +311,12 @@ impl Router {
             CacheChoice::Default if rr.user.is_none() => None,
             CacheChoice::Default => self.settings.cache.as_ref().map(|c| c.ttl),
         };
-        let cache_key = cache_ttl.map(|_| cache::key(rr.user.as_deref(), &rr.request));
+        // `model: "auto"` is cached under the group it chose: two requests with other hints never
+        // get each other's answer.
+        let cache_key = cache_ttl.map(|_| match chosen {
+            Some(g) => cache::key(rr.user.as_deref(), &ChatRequest { model: g.to_owned(), ..rr.request.clone() }),
+            None => cache::key(rr.user.as_deref(), &rr.request),
+        });
         if let Some(k) = &cache_key {
             if let Some(hit) = self.state.cache_get(k).await {
                 self.metrics.cache(true);
@@ -346,7 +364,12 @@ impl Router {
                     route.fallbacks = queue[1..qi].to_vec();
                     Usage::add_to(&mut usage, o.usage.take());
                     o.usage = usage;
-                    let cost = o.usage.map(|u| ledger::cost(&deployment_info, &u)).unwrap_or(0.0);
+                    // The bill covers every attempt: the cost is of the summed usage.
+                    o.cost = o.usage.map(|u| deployment_info.cost(&u)).filter(|c| c.priced);
+                    if let Some(c) = o.cost {
+                        o.completion.llmux.get_or_insert_with(Default::default).cost = Some(c);
+                    }
+                    let cost = o.cost.map(|c| c.total).unwrap_or(0.0);
                     if let Some(u) = &o.usage {
                         self.ledger.record(&group, rr.user.as_deref(), *u, cost);
                         self.metrics.success(&group, latency, ttft, u, cost);
@@ -398,6 +421,7 @@ impl Router {
         if let Some(u) = &o.usage {
             // What failed attempts used is billed too, at the first group's prices.
             let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
+            o.cost = Some(info.cost(u)).filter(|c| c.priced);
             self.spend(rr.user.as_deref(), &rr.tags, ledger::cost(&info, u)).await;
         }
         o
@@ -474,7 +498,8 @@ impl Router {
     ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>, String)> {
         let num_retries = rr.options.max_retries.unwrap_or(self.settings.num_retries);
         let mut chat = ChatAttempt { rr, cancel, tx, seen, keep, attempts };
-        let ((o, latency, ttft), d) = self.try_group_with(group, num_retries, prompt_tokens, deadline, cancel, usage, &mut chat).await?;
+        let ((o, latency, ttft), d) =
+            self.try_group_with(group, num_retries, prompt_tokens, prompt_tokens, deadline, cancel, usage, &mut chat).await?;
         if let Some(e) = &o.error {
             // It failed after the caller had chunks: no retry, no fallback.
             self.failure(group, &d, e).await;
