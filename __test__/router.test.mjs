@@ -356,6 +356,7 @@ describe('active health checks', () => {
     assert.equal(report[1].error.code, 'provider_unavailable')
     assert.equal(f.hits.h1, 1)
     assert.ok(Array.isArray(r.health()), 'without a probe: the passive view, at once')
+    assert.equal(r.getUsage().by_model.g.requests, 1, 'a probe is a billed request: it is in the ledger')
   })
 })
 

@@ -4,6 +4,7 @@
 //! order, and end with one outcome that carries the usage to bill once.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -101,36 +102,59 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
     if request.input.len() != call.request.input.len() || counted.truncated > 0 {
         warnings.push(format!("{} input(s) over the model's limit were truncated to fit (truncate: true)", counted.truncated));
     }
+    // Which batches were sent: one cut off in flight by a failure or a cancellation may be
+    // billed by the provider, so it is counted here (estimated), as a cut chat stream is.
+    let started: Vec<AtomicBool> = batches.iter().map(|_| AtomicBool::new(false)).collect();
     let mut results = Box::pin(
         stream::iter(batches.iter().cloned().enumerate())
             .map(|(i, range)| {
-                let (request, target, http, cancel) = (&request, &target, &call.http, &cancel);
+                let (request, target, http, cancel, started) = (&request, &target, &call.http, &cancel, &started);
                 let max = call.limits.max_response_bytes;
-                async move { (i, send_batch(adapter, request, range, target, http, cancel, deadline, max).await) }
+                async move {
+                    started[i].store(true, Ordering::Relaxed);
+                    (i, send_batch(adapter, request, range, target, http, cancel, deadline, max).await)
+                }
             })
             .buffer_unordered(limits.concurrency.max(1)),
     );
     let mut parts: Vec<Option<Vectors>> = vec![None; batches.len()];
     let mut usage: Option<Usage> = None;
+    // Batches whose tokens are counted here: a provider that says nothing (Gemini's API), and
+    // batches cut off in flight. Counted at the end, on the blocking pool.
+    let mut to_count: Vec<Range<usize>> = Vec::new();
     let mut error = None;
     while let Some((i, r)) = results.next().await {
         match r {
             Ok(b) => {
-                // A provider that says nothing (Gemini's API) is counted here, and marked so.
-                let tokens = b.prompt_tokens.unwrap_or_else(|| estimate(&request, &batches[i], &target.model));
-                let estimated = b.prompt_tokens.is_none();
-                Usage::add_to(&mut usage, Some(Usage { prompt_tokens: tokens, estimated, ..Default::default() }));
+                match b.prompt_tokens {
+                    Some(tokens) => Usage::add_to(&mut usage, Some(Usage { prompt_tokens: tokens, ..Default::default() })),
+                    None => to_count.push(batches[i].clone()),
+                }
                 parts[i] = Some(b.vectors);
             }
             Err(e) => {
                 // The first failure ends the call; batches still in flight are dropped (their
-                // connections closed). What was answered is still billed.
+                // connections closed). What was answered is still billed, and so is what was
+                // in flight (estimated); the batch the provider refused is not.
+                let refused = e.status.is_some() && e.kind != ErrorKind::Cancelled;
                 error = Some(e);
+                drop(results);
+                for (j, r) in batches.iter().enumerate() {
+                    if parts[j].is_none() && started[j].load(Ordering::Relaxed) && !(refused && j == i) {
+                        to_count.push(r.clone());
+                    }
+                }
                 break;
             }
         }
     }
-    drop(results);
+    if !to_count.is_empty() {
+        // The tokenizer's tables load on first use: never on an async worker.
+        let (req, model) = (request.clone(), target.model.clone());
+        let tokens =
+            tokio::task::spawn_blocking(move || to_count.iter().map(|r| estimate(&req, r, &model)).sum::<u64>()).await.unwrap_or(0);
+        Usage::add_to(&mut usage, Some(Usage { prompt_tokens: tokens, estimated: true, ..Default::default() }));
+    }
     let info = &target.info;
     let cost = usage.map(|u| info.cost(&u)).filter(|c| c.priced);
     if let Some(e) = error {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::deployment::Deployment;
 use super::group::{Attempter, Tried};
-use super::{ledger, Router};
+use super::Router;
 use crate::cache::{self, CacheKey};
 use crate::chat::Usage;
 use crate::embed::{self, EmbedOutcome, EmbeddingInput, EmbeddingRequest, Vectors};
@@ -130,7 +130,7 @@ impl Router {
             }
         }
         let mut fresh: Option<(EmbedOutcome, String)> = None;
-        let mut usage = None;
+        let mut bill = super::group::Bill::default();
         if !misses.is_empty() {
             let mut only_misses = er.request.clone();
             only_misses.input = match &er.request.input {
@@ -150,19 +150,18 @@ impl Router {
                 let req = if group == first { &only_misses } else { &er.request };
                 let start = Instant::now();
                 let mut op = EmbedAttempt { request: req, cancel };
-                match self.try_group_with(&group, num_retries, tokens, longest, deadline, cancel, &mut usage, &mut op).await {
+                match self.try_group_with(&group, num_retries, tokens, longest, deadline, cancel, &mut bill, &mut op).await {
                     Ok((mut o, d)) => {
                         d.record_success(start.elapsed());
-                        Usage::add_to(&mut usage, o.usage.take());
-                        let cost = usage.map(|u| d.cfg.info.cost(&u)).filter(|c| c.priced);
-                        if let Some(u) = &usage {
-                            let dollars = cost.map(|c| c.total).unwrap_or(0.0);
+                        bill.add(o.usage.take(), &d.cfg.info);
+                        if let Some(u) = &bill.usage {
+                            let dollars = bill.dollars();
                             self.ledger.record(&group, er.user.as_deref(), *u, dollars);
                             self.metrics.success(&group, start.elapsed(), start.elapsed(), u, dollars);
                             self.spend(er.user.as_deref(), &er.tags, dollars).await;
                         }
-                        o.usage = usage;
-                        o.cost = cost;
+                        o.usage = bill.usage;
+                        o.cost = bill.cost;
                         fresh = Some((o, group));
                     }
                     Err(e) => {
@@ -186,11 +185,12 @@ impl Router {
                 }
             }
             if fresh.is_none() {
-                if let Some(u) = &usage {
-                    let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
-                    self.spend(er.user.as_deref(), &er.tags, ledger::cost(&info, u)).await;
+                if bill.usage.is_some() {
+                    self.spend(er.user.as_deref(), &er.tags, bill.dollars()).await;
                 }
-                return fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
+                let mut o = fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), bill.usage);
+                o.cost = bill.cost;
+                return o;
             }
         }
         let (mut o, answered_by) = fresh.unwrap_or_else(|| (EmbedOutcome::default(), first.clone()));

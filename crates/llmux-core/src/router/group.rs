@@ -14,6 +14,31 @@ use crate::chat::Usage;
 use crate::error::{Error, ErrorKind, Result};
 use crate::state::Refusal;
 
+/// What a routed request costs so far: usage summed over its attempts, and cost priced attempt
+/// by attempt at each one's deployment (a long-context tier applies to one attempt's prompt,
+/// never to a sum of several).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Bill {
+    pub usage: Option<Usage>,
+    pub cost: Option<crate::models::Cost>,
+}
+
+impl Bill {
+    pub fn add(&mut self, used: Option<Usage>, info: &crate::models::ModelInfo) {
+        let Some(u) = used else { return };
+        Usage::add_to(&mut self.usage, Some(u));
+        let c = info.cost(&u);
+        if c.priced {
+            crate::models::Cost::add_to(&mut self.cost, Some(c));
+        }
+    }
+
+    /// The cost in USD, 0 when unpriced.
+    pub fn dollars(&self) -> f64 {
+        self.cost.map(|c| c.total).unwrap_or(0.0)
+    }
+}
+
 /// How one attempt at one deployment ended.
 pub(super) enum Tried<T> {
     /// The answer (which may carry an error the caller already saw part of).
@@ -43,7 +68,7 @@ impl Router {
         fit_tokens: u32,
         deadline: Instant,
         cancel: &CancellationToken,
-        usage: &mut Option<Usage>,
+        bill: &mut Bill,
         op: &mut A,
     ) -> Result<(A::Out, Arc<Deployment>)> {
         let all = &self.groups[group];
@@ -115,7 +140,7 @@ impl Router {
                     last = Some(e);
                 }
                 Tried::Failed(e, used) => {
-                    Usage::add_to(usage, used);
+                    bill.add(used, &d.cfg.info);
                     self.failure(group, &d, &e).await;
                     failed.push(d.cfg.id.clone());
                     if !e.retryable || e.kind == ErrorKind::Cancelled || attempt == num_retries {
@@ -137,5 +162,26 @@ impl Router {
             }
         }
         Err(last.unwrap_or_else(|| Error::new(ErrorKind::ProviderUnavailable, format!("model group \"{group}\" did not answer"))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::ProviderKind;
+
+    #[test]
+    fn each_attempt_is_priced_on_its_own_prompt() {
+        // Two attempts of 150k prompt tokens: neither is over Gemini 2.5 Pro's 200k tier, so the
+        // bill is twice the base rate, not the tier's rate for 300k.
+        let info = crate::models::lookup(ProviderKind::Gemini, "gemini-2.5-pro").unwrap();
+        let attempt = Usage { prompt_tokens: 150_000, completion_tokens: 10, ..Default::default() };
+        let mut bill = Bill::default();
+        bill.add(Some(attempt), info);
+        bill.add(Some(attempt), info);
+        let once = info.cost(&attempt).total;
+        assert!((bill.dollars() - 2.0 * once).abs() < 1e-12);
+        assert_eq!(bill.usage.unwrap().prompt_tokens, 300_000);
+        assert!(info.cost(&bill.usage.unwrap()).total > bill.dollars(), "the summed usage would have hit the tier");
     }
 }

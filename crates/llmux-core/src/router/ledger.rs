@@ -7,17 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::config::ModelInfo;
 use crate::chat::Usage;
 
 /// Records kept for `getUsage`; older ones fall off.
 const LEDGER_CAP: usize = 100_000;
-
-/// What a request cost in USD at the deployment's prices (the model database under its
-/// `model_info`; 0 when unpriced).
-pub fn cost(info: &ModelInfo, u: &Usage) -> f64 {
-    info.cost(u).total
-}
 
 struct Record {
     at: f64,

@@ -29,7 +29,7 @@ use crate::options::{CacheChoice, CallOptions};
 use crate::state::{MemoryState, RouterState};
 use config::{RouterConfig, Settings};
 use deployment::{counts_toward_cooldown, Deployment};
-use group::{Attempter, Tried};
+use group::{Attempter, Bill, Tried};
 use ledger::{Ledger, Metrics};
 
 pub struct Router {
@@ -344,7 +344,7 @@ impl Router {
         let deadline = crate::transport::deadline_in(rr.options.timeout.map_or(self.settings.timeout, |t| t.min(self.settings.timeout)));
         let mut queue: Vec<String> = vec![first.clone()];
         let mut queued_for: Vec<&'static str> = Vec::new();
-        let mut usage = None;
+        let mut bill = Bill::default();
         let mut last_error: Option<Error> = None;
         let mut seen = Vec::new();
         let mut qi = 0;
@@ -353,7 +353,7 @@ impl Router {
             let group = queue[qi].clone();
             qi += 1;
             let result = self
-                .try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut usage, &mut attempts)
+                .try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut bill, &mut attempts)
                 .await;
             match result {
                 Ok((mut o, latency, ttft, deployment_info, deployment_id)) => {
@@ -362,14 +362,14 @@ impl Router {
                     route.deployment = Some(deployment_id);
                     route.attempts = attempts;
                     route.fallbacks = queue[1..qi].to_vec();
-                    Usage::add_to(&mut usage, o.usage.take());
-                    o.usage = usage;
-                    // The bill covers every attempt: the cost is of the summed usage.
-                    o.cost = o.usage.map(|u| deployment_info.cost(&u)).filter(|c| c.priced);
+                    // The bill covers every attempt, each at its deployment's prices.
+                    bill.add(o.usage.take(), &deployment_info);
+                    o.usage = bill.usage;
+                    o.cost = bill.cost;
                     if let Some(c) = o.cost {
                         o.completion.llmux.get_or_insert_with(Default::default).cost = Some(c);
                     }
-                    let cost = o.cost.map(|c| c.total).unwrap_or(0.0);
+                    let cost = bill.dollars();
                     if let Some(u) = &o.usage {
                         self.ledger.record(&group, rr.user.as_deref(), *u, cost);
                         self.metrics.success(&group, latency, ttft, u, cost);
@@ -410,7 +410,8 @@ impl Router {
                 }
             }
         }
-        let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), usage);
+        let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), bill.usage);
+        o.cost = bill.cost;
         o.warnings = rr.warnings;
         o.route = Some(Box::new(crate::call::RouteInfo {
             group: queue.get(qi.saturating_sub(1)).cloned(),
@@ -418,11 +419,9 @@ impl Router {
             fallbacks: queue.get(1..qi).map(<[String]>::to_vec).unwrap_or_default(),
             ..Default::default()
         }));
-        if let Some(u) = &o.usage {
-            // What failed attempts used is billed too, at the first group's prices.
-            let info = self.groups.get(&first).and_then(|ds| ds.first()).map(|d| d.cfg.info.clone()).unwrap_or_default();
-            o.cost = Some(info.cost(u)).filter(|c| c.priced);
-            self.spend(rr.user.as_deref(), &rr.tags, ledger::cost(&info, u)).await;
+        if o.usage.is_some() {
+            // What failed attempts used is billed too, each at its deployment's prices.
+            self.spend(rr.user.as_deref(), &rr.tags, bill.dollars()).await;
         }
         o
     }
@@ -493,13 +492,13 @@ impl Router {
         tx: &mpsc::Sender<Event>,
         seen: &mut Vec<ChatChunk>,
         keep: bool,
-        usage: &mut Option<Usage>,
+        bill: &mut Bill,
         attempts: &mut u32,
     ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>, String)> {
         let num_retries = rr.options.max_retries.unwrap_or(self.settings.num_retries);
         let mut chat = ChatAttempt { rr, cancel, tx, seen, keep, attempts };
         let ((o, latency, ttft), d) =
-            self.try_group_with(group, num_retries, prompt_tokens, prompt_tokens, deadline, cancel, usage, &mut chat).await?;
+            self.try_group_with(group, num_retries, prompt_tokens, prompt_tokens, deadline, cancel, bill, &mut chat).await?;
         if let Some(e) = &o.error {
             // It failed after the caller had chunks: no retry, no fallback.
             self.failure(group, &d, e).await;

@@ -35,16 +35,27 @@ impl Router {
         Value::Array(results)
     }
 
+    /// A probe is a billed request: its usage goes into the ledger (as the router's own, no
+    /// user) and the token and cost metrics.
+    fn bill_probe(&self, group: &str, d: &Deployment, usage: Option<crate::chat::Usage>, took: Duration) {
+        if let Some(u) = usage {
+            let cost = d.cfg.info.cost(&u).total;
+            self.ledger.record(group, None, u, cost);
+            self.metrics.success(group, took, took, &u, cost);
+        }
+    }
+
     async fn probe_one(&self, group: &str, d: &Deployment, cancel: CancellationToken) -> Value {
         let start = Instant::now();
         let embedding = d.cfg.info.mode.as_deref() == Some("embedding");
         let result: Result<(), crate::error::Error> = if embedding {
             let req = crate::embed::EmbeddingRequest::from_value(json!({"model": group, "input": "ping"})).map(|(r, _)| r);
             match req.and_then(|r| self.embed_call_for(d, &r, TIMEOUT)) {
-                Ok(call) => match crate::embed::run(call, cancel.child_token()).await.error {
-                    None => Ok(()),
-                    Some(e) => Err(e),
-                },
+                Ok(call) => {
+                    let o = crate::embed::run(call, cancel.child_token()).await;
+                    self.bill_probe(group, d, o.usage, start.elapsed());
+                    o.error.map_or(Ok(()), Err)
+                }
                 Err(e) => Err(e),
             }
         } else {
@@ -55,10 +66,11 @@ impl Router {
                 ..Default::default()
             };
             match self.call_for(d, &probe, TIMEOUT, Some(true)) {
-                Ok(call) => match crate::call::run_to_end(call, false, cancel.child_token()).await.1.error {
-                    None => Ok(()),
-                    Some(e) => Err(e),
-                },
+                Ok(call) => {
+                    let o = crate::call::run_to_end(call, false, cancel.child_token()).await.1;
+                    self.bill_probe(group, d, o.usage, start.elapsed());
+                    o.error.map_or(Ok(()), Err)
+                }
                 Err(e) => Err(e),
             }
         };
