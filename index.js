@@ -851,7 +851,7 @@ async function embedding(request, router) {
     let embedding
     if (output === 'float32') embedding = row
     else if (rest.encoding_format === 'base64') embedding = Buffer.from(row.buffer, row.byteOffset, row.byteLength).toString('base64')
-    else embedding = Array.from(row)
+    else embedding = toArray(all, i * d, d)
     data[i] = { object: 'embedding', index: i, embedding }
   }
   const tokens = r.usage ? r.usage.promptTokens : 0
@@ -922,6 +922,14 @@ async function batchCompletionModels(request, router) {
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }
+}
+
+/** A row as a plain array: an indexed loop into a sized array (Array.from goes through the
+ * iterator protocol, about ten times slower on 1,536 floats). */
+function toArray(all, offset, length) {
+  const a = new Array(length)
+  for (let j = 0; j < length; j++) a[j] = all[offset + j]
+  return a
 }
 
 function splitModels(request) {
