@@ -203,9 +203,10 @@ describe('through the Router', () => {
   const { Router } = createRequire(import.meta.url)('../index.js')
   const config = () => ({
     model_list: [
-      // The first deployment is down: the router retries on the second.
-      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: 'http://127.0.0.1:9/v1' }, model_info: { mode: 'embedding' } },
-      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: `${mock.url}/v1` }, model_info: { mode: 'embedding' } },
+      // The first deployment is down and (by weight) nearly always picked first: the router
+      // retries on the second, and the refused connection bills nothing.
+      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: 'http://127.0.0.1:9/v1', weight: 1000 }, model_info: { mode: 'embedding' } },
+      { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: `${mock.url}/v1`, weight: 1 }, model_info: { mode: 'embedding' } },
       { model_name: 'embed-backup', litellm_params: { model: 'bedrock/cohere.embed-english-v3' } },
       { model_name: 'broken', litellm_params: { model: 'openai/text-embedding-3-small', api_key: 'sk-test', api_base: 'http://127.0.0.1:9/v1' } },
     ],

@@ -4,7 +4,6 @@
 //! order, and end with one outcome that carries the usage to bill once.
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::stream::{self, StreamExt};
@@ -102,17 +101,19 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
     if request.input.len() != call.request.input.len() || counted.truncated > 0 {
         warnings.push(format!("{} input(s) over the model's limit were truncated to fit (truncate: true)", counted.truncated));
     }
-    // Which batches were sent: one cut off in flight by a failure or a cancellation may be
-    // billed by the provider, so it is counted here (estimated), as a cut chat stream is.
-    let started: Vec<AtomicBool> = batches.iter().map(|_| AtomicBool::new(false)).collect();
+    // On the first failure (or the caller's cancellation) the batches still in flight are
+    // stopped through this token, and each says whether its request had reached the provider:
+    // one that had may be billed, so it is counted here (estimated), as a cut chat stream is.
+    let batch_cancel = cancel.child_token();
     let mut results = Box::pin(
         stream::iter(batches.iter().cloned().enumerate())
             .map(|(i, range)| {
-                let (request, target, http, cancel, started) = (&request, &target, &call.http, &cancel, &started);
+                let (request, target, http, cancel) = (&request, &target, &call.http, &batch_cancel);
                 let max = call.limits.max_response_bytes;
                 async move {
-                    started[i].store(true, Ordering::Relaxed);
-                    (i, send_batch(adapter, request, range, target, http, cancel, deadline, max).await)
+                    let mut reached = false;
+                    let r = send_batch(adapter, request, range, target, http, cancel, deadline, max, &mut reached).await;
+                    (i, r, reached)
                 }
             })
             .buffer_unordered(limits.concurrency.max(1)),
@@ -122,8 +123,8 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
     // Batches whose tokens are counted here: a provider that says nothing (Gemini's API), and
     // batches cut off in flight. Counted at the end, on the blocking pool.
     let mut to_count: Vec<Range<usize>> = Vec::new();
-    let mut error = None;
-    while let Some((i, r)) = results.next().await {
+    let mut error: Option<Error> = None;
+    while let Some((i, r, reached)) = results.next().await {
         match r {
             Ok(b) => {
                 match b.prompt_tokens {
@@ -133,21 +134,21 @@ pub async fn run(call: EmbedCall, cancel: CancellationToken) -> EmbedOutcome {
                 parts[i] = Some(b.vectors);
             }
             Err(e) => {
-                // The first failure ends the call; batches still in flight are dropped (their
-                // connections closed). What was answered is still billed, and so is what was
-                // in flight (estimated); the batch the provider refused is not.
-                let refused = e.status.is_some() && e.kind != ErrorKind::Cancelled;
-                error = Some(e);
-                drop(results);
-                for (j, r) in batches.iter().enumerate() {
-                    if parts[j].is_none() && started[j].load(Ordering::Relaxed) && !(refused && j == i) {
-                        to_count.push(r.clone());
-                    }
+                // Sent and then cut (cancelled, timed out, broken): the provider may bill it.
+                // Refused with a status, or never connected: it bills nothing.
+                if reached && e.status.is_none() {
+                    to_count.push(batches[i].clone());
                 }
-                break;
+                // The first failure ends the call: the rest are stopped at once and drained (the
+                // failures that stop causes are not the call's error).
+                if error.is_none() {
+                    error = Some(e);
+                    batch_cancel.cancel();
+                }
             }
         }
     }
+    drop(results);
     if !to_count.is_empty() {
         // The tokenizer's tables load on first use: never on an async worker.
         let (req, model) = (request.clone(), target.model.clone());
@@ -197,6 +198,7 @@ async fn send_batch(
     cancel: &CancellationToken,
     deadline: std::time::Instant,
     max_bytes: usize,
+    reached: &mut bool,
 ) -> Result<providers::EmbedBatch> {
     let items: Vec<Item<'_>> = range.clone().map(|i| request.input.item(i)).collect();
     let built = adapter.build_embed(request, &items, target)?;
@@ -209,8 +211,8 @@ async fn send_batch(
         extra_headers: &target.extra_headers,
         map_error: &map_error,
     };
-    let mut reached = false;
-    let resp = transport::send(http, &built.http, &policy, cancel, deadline, &mut reached).await?;
+    let resp = transport::send(http, &built.http, &policy, cancel, deadline, reached).await?;
+    *reached = true;
     let headers = resp.headers().clone();
     let body = transport::read_capped(resp, max_bytes, OverCap::Fail, target.timeouts.idle, cancel, deadline, provider).await?;
     adapter.parse_embed(&body, &headers, items.len(), target)
