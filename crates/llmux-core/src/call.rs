@@ -67,14 +67,7 @@ impl Call {
             )));
         }
         let structured = structured::from_response_format(&mut request, &target)?;
-        // A model priced by the call's own model_info needs no word about the database.
-        let priced_by_caller =
-            options.model_info.as_ref().is_some_and(|m| m.is_priced()) || options.resolved_info.as_ref().is_some_and(|m| m.is_priced());
-        let warnings = if priced_by_caller {
-            Vec::new()
-        } else {
-            crate::models::unknown_model_warning(target.provider, &target.model).into_iter().collect()
-        };
+        let warnings = crate::models::warning_for(&target, options).into_iter().collect();
         Ok(Call {
             model_label: request.model.clone(),
             request,
@@ -300,11 +293,12 @@ async fn run_http(
     warnings: &mut Vec<String>,
     sent: &mut bool,
 ) -> Result<Option<ChatCompletion>> {
+    // One deadline for the whole call, the credential's wait included.
+    let deadline = transport::deadline_in(call.target.timeouts.total);
     // A cloud credential is fetched (or taken from the cache) only now, on the call's task.
     let authorized;
     let target = if call.target.cloud.is_some() {
         let mut t = call.target.clone();
-        let deadline = transport::deadline_in(call.target.timeouts.total);
         crate::credentials::authorize(&mut t, &call.credentials, &call.http, cancel, deadline).await.map_err(|e| {
             if e.kind == ErrorKind::Cancelled {
                 e
@@ -331,7 +325,6 @@ async fn run_http(
     }
     warnings.extend(built.warnings);
     let provider = call.target.provider.name();
-    let deadline = transport::deadline_in(call.target.timeouts.total);
     let map_error = |status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]| adapter.map_error(status, headers, body);
     let policy = SendPolicy {
         provider,

@@ -252,15 +252,10 @@ impl Cost {
 
 impl ModelInfo {
     /// Reads a config's `model_info` object; a field of the wrong type is an error naming it.
+    /// LiteLLM's own bookkeeping there (`id`, `description`...) is not ours and is skipped, as
+    /// serde skips any field the struct does not name; a `null` is an unset field.
     pub fn from_map(m: &Map<String, Value>) -> Result<ModelInfo, String> {
-        let mut known = Map::new();
-        for (k, v) in m {
-            // `model_info` also carries LiteLLM's own bookkeeping (`id`, `description`...).
-            if FIELD_NAMES.contains(&k.as_str()) && !v.is_null() {
-                known.insert(k.clone(), v.clone());
-            }
-        }
-        serde_path_to_error::deserialize(Value::Object(known)).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+        serde_path_to_error::deserialize(Value::Object(m.clone())).map_err(|e| format!("{}: {}", e.path(), e.inner()))
     }
 
     /// Sets every field `o` sets.
@@ -341,47 +336,18 @@ impl ModelInfo {
     }
 }
 
-const FIELD_NAMES: &[&str] = &[
-    "litellm_provider",
-    "mode",
-    "base_model",
-    "max_input_tokens",
-    "max_output_tokens",
-    "output_vector_size",
-    "input_cost_per_token",
-    "output_cost_per_token",
-    "cache_read_input_token_cost",
-    "cache_creation_input_token_cost",
-    "cache_creation_input_token_cost_above_1hr",
-    "output_cost_per_reasoning_token",
-    "input_cost_per_token_above_200k_tokens",
-    "output_cost_per_token_above_200k_tokens",
-    "cache_read_input_token_cost_above_200k_tokens",
-    "cache_creation_input_token_cost_above_200k_tokens",
-    "input_cost_per_token_above_272k_tokens",
-    "output_cost_per_token_above_272k_tokens",
-    "cache_read_input_token_cost_above_272k_tokens",
-    "supports_function_calling",
-    "supports_tool_choice",
-    "supports_parallel_function_calling",
-    "supports_vision",
-    "supports_pdf_input",
-    "supports_audio_input",
-    "supports_video_input",
-    "supports_response_schema",
-    "supports_native_structured_output",
-    "supports_reasoning",
-    "supports_adaptive_thinking",
-    "supports_sampling_params",
-    "supports_prompt_caching",
-    "supports_system_messages",
-    "supports_none_reasoning_effort",
-    "supports_minimal_reasoning_effort",
-    "supports_xhigh_reasoning_effort",
-    "supports_max_reasoning_effort",
-    "supports_web_search",
-    "deprecation_date",
-];
+/// The warning a call owes about its model, if any: none when the call's own `model_info` (or
+/// its router deployment's) prices it, none when the model was found in the table as resolved
+/// (the resolution already looked; no second lookup on the hot path), else `unknown_model_warning`.
+pub fn warning_for(target: &crate::providers::Target, options: &crate::options::CallOptions) -> Option<String> {
+    let overridden = options.model_info.is_some() || options.resolved_info.is_some();
+    let priced_by_caller =
+        options.model_info.as_ref().is_some_and(ModelInfo::is_priced) || options.resolved_info.as_ref().is_some_and(|m| m.is_priced());
+    if priced_by_caller || (!overridden && !Arc::ptr_eq(&target.info, &table().unknown)) {
+        return None;
+    }
+    unknown_model_warning(target.provider, &target.model)
+}
 
 /// Says once per process and model that a model is not in the table, so its cost is reported
 /// as 0 and its capabilities follow the provider's rules (bounded: a flood of made-up names

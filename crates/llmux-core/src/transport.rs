@@ -108,6 +108,18 @@ impl HttpClients {
     }
 }
 
+/// Appends `s` percent-encoded: every byte but RFC 3986's unreserved characters (a URL path
+/// segment such as a Bedrock model id or ARN, a form field).
+pub fn percent_encode_into(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
 /// A reqwest failure in our terms.
 pub fn network_error(e: &reqwest::Error, provider: &'static str) -> Error {
     let kind = if e.is_timeout() { ErrorKind::Timeout } else { ErrorKind::Network };

@@ -193,21 +193,11 @@ pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
         if i > 0 {
             out.push('&');
         }
-        encode_into(&mut out, k);
+        crate::transport::percent_encode_into(&mut out, k);
         out.push('=');
-        encode_into(&mut out, v);
+        crate::transport::percent_encode_into(&mut out, v);
     }
     out
-}
-
-fn encode_into(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
 }
 
 /// An OAuth token request: a form POST, answered by `{access_token, expires_in}`.

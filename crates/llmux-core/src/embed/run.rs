@@ -60,10 +60,7 @@ pub fn prepare_with(engine: &Engine, request: EmbeddingRequest, options: &CallOp
     if providers::provider(target.provider).embed().is_none() {
         return Err(Error::invalid_request(format!("{} has no embedding API llmux speaks", target.provider.name())));
     }
-    let priced =
-        options.model_info.as_ref().is_some_and(|m| m.is_priced()) || options.resolved_info.as_ref().is_some_and(|m| m.is_priced());
-    let warnings =
-        if priced { Vec::new() } else { crate::models::unknown_model_warning(target.provider, &target.model).into_iter().collect() };
+    let warnings = crate::models::warning_for(&target, options).into_iter().collect();
     Ok(EmbedCall {
         model_label: request.model.clone(),
         request,

@@ -173,13 +173,7 @@ impl Router {
                             break;
                         }
                         if qi == 1 {
-                            for g in self.settings.fallbacks.get(&first).into_iter().flatten() {
-                                if let Some(name) = self.group_name(g) {
-                                    if !queue.iter().any(|q| q == name) {
-                                        queue.push(name.to_owned());
-                                    }
-                                }
-                            }
+                            self.queue_fallbacks(&mut queue, &self.settings.fallbacks, &first);
                         }
                     }
                 }

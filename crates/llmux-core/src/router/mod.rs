@@ -399,13 +399,7 @@ impl Router {
                     };
                     if !queued_for.contains(&label) {
                         queued_for.push(label);
-                        for g in map.get(&first).into_iter().flatten() {
-                            if let Some(name) = self.group_name(g) {
-                                if !queue.iter().any(|q| q == name) {
-                                    queue.push(name.to_owned());
-                                }
-                            }
-                        }
+                        self.queue_fallbacks(&mut queue, map, &first);
                     }
                 }
             }
@@ -424,6 +418,17 @@ impl Router {
             self.spend(rr.user.as_deref(), &rr.tags, bill.dollars()).await;
         }
         o
+    }
+
+    /// Appends `first`'s fallback groups from `map` to the queue, each once.
+    fn queue_fallbacks(&self, queue: &mut Vec<String>, map: &HashMap<String, Vec<String>>, first: &str) {
+        for g in map.get(first).into_iter().flatten() {
+            if let Some(name) = self.group_name(g) {
+                if !queue.iter().any(|q| q == name) {
+                    queue.push(name.to_owned());
+                }
+            }
+        }
     }
 
     /// Whether a token count is needed for the limits that apply (a tpm somewhere).

@@ -19,13 +19,7 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// Percent-encodes a model id or ARN for the URL path (everything but unreserved characters).
 pub fn encode_model_id(id: &str) -> String {
     let mut out = String::with_capacity(id.len() + 8);
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    crate::transport::percent_encode_into(&mut out, id);
     out
 }
 

@@ -143,11 +143,12 @@ pub fn build_request_with(req: &ChatRequest, target: &Target, stream: bool, stre
     };
     let unmarked_tools;
     let mut tools = req.tools.as_deref().filter(|t| !t.is_empty());
-    if let Some(t) = tools.filter(|t| t.iter().any(|t| t.cache_control.is_some())) {
+    let tools_marked = tools.is_some_and(|t| t.iter().any(|t| t.cache_control.is_some()));
+    if let (true, Some(t)) = (tools_marked, tools) {
         unmarked_tools = t.iter().cloned().map(|t| crate::chat::Tool { cache_control: None, ..t }).collect::<Vec<_>>();
         tools = Some(&unmarked_tools);
     }
-    if marked || tools != req.tools.as_deref().filter(|t| !t.is_empty()) {
+    if marked || tools_marked {
         warnings.push(format!("cache_control markers were dropped: {} caches prompts by itself", target.provider.name()));
     }
     let body = Body {
