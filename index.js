@@ -604,14 +604,15 @@ function splitRequest(request) {
 /**
  * openai-node's `azureADTokenProvider`: for a direct call to an Azure model that brings no key
  * or token of its own, the provider is asked for an Entra ID token before every call (caching
- * is the provider's, as in openai-node: @azure/identity's refreshes before expiry).
+ * is the provider's, as in openai-node: @azure/identity's refreshes before expiry). Resolves
+ * with the token, or undefined when the call needs none from it.
  */
-async function withAzureToken(r) {
+async function azureToken(model, rest) {
   const provider = settings.azureADTokenProvider
-  if (!provider || typeof r.model !== 'string' || !r.model.startsWith('azure/')) return
-  if (r.rest.api_key !== undefined || r.rest.azure_ad_token !== undefined) return
+  if (!provider || typeof model !== 'string' || !model.startsWith('azure/')) return undefined
+  if (rest.api_key !== undefined || rest.azure_ad_token !== undefined) return undefined
   // A process-wide token goes only to the configured resource, never to a host a request names.
-  if (r.rest.api_base !== undefined || r.rest.base_url !== undefined) return
+  if (rest.api_base !== undefined || rest.base_url !== undefined) return undefined
   let token
   try {
     token = await within(Promise.resolve().then(() => provider()), settings.secretsTimeoutMs, 'azureADTokenProvider')
@@ -621,7 +622,13 @@ async function withAzureToken(r) {
   if (typeof token !== 'string' || token === '') {
     throw new AuthenticationError({ code: 'auth', message: 'azureADTokenProvider must return a non-empty string', retryable: false, provider: 'azure' })
   }
-  r.body = toJson('request', { ...r.rest, azure_ad_token: token })
+  return token
+}
+
+/** A direct call's request body with the Azure token of `azureToken`, when there is one. */
+async function withAzureToken(r) {
+  const token = await azureToken(r.model, r.rest)
+  if (token) r.body = toJson('request', { ...r.rest, azure_ad_token: token })
 }
 
 /** Who a request is for, for per-user limits and the cache: the account's user. */
@@ -696,9 +703,10 @@ function stream(request, router) {
   call.settle = async (batch) => {
     if (call.settled) return
     call.settled = true
-    if (call.span) endSpan(call.span, batch, batch.error ? errorFrom(batch.error) : undefined, { id: lastId, finishReasons: call.finishReasons })
+    // One error object for the span, the callbacks and the iterator's throw.
+    const error = batch.error ? errorFrom(batch.error) : undefined
+    if (call.span) endSpan(call.span, batch, error, { id: lastId, finishReasons: call.finishReasons })
     if (call.logs) {
-      const error = batch.error ? errorFrom(batch.error) : undefined
       logCall(call.logs, { kind: 'stream', model: r.model, requestId: r.requestId ?? lastId, account: r.account, requestUser: r.rest.user, metadata: r.rest.metadata, started: call.started, firstAt: call.firstAt, batch, error, messages: r.rest.messages })
     }
     call.finished = true
@@ -712,7 +720,7 @@ function stream(request, router) {
     if (batch.usage) call.cost = batch.usage.costUsd ?? undefined
     const billed = reportUsage(r.account, r.requestId ?? lastId, r.model, batch.usage)
     if (billed) await billed
-    if (batch.error) failure = errorFrom(batch.error)
+    if (error) failure = error
   }
 
   const iterator = {
@@ -813,9 +821,8 @@ async function embedding(request, router) {
   const started = logs ? Date.now() : 0
   await ensureSecrets()
   if (!router && !settings.router) {
-    const r = { model: rest.model, rest, body: undefined }
-    await withAzureToken(r)
-    if (r.body) rest.azure_ad_token = JSON.parse(r.body).azure_ad_token
+    const token = await azureToken(rest.model, rest)
+    if (token) rest.azure_ad_token = token
   }
   const span = startSpan('embeddings', rest.model, rest)
   const body = toJson('request', rest)
@@ -833,14 +840,12 @@ async function embedding(request, router) {
   const billed = reportUsage(account ?? null, requestId ?? null, rest.model, r.usage)
   if (billed) await billed
   const error = r.error ? errorFrom(r.error) : undefined
-  if (span) {
-    const provider = typeof rest.model === 'string' && rest.model.includes('/') ? rest.model.split('/')[0] : undefined
-    endSpan(span, { usage: r.usage, route: { provider, model: r.model, attempts: 1, fallbacks: [] } }, error)
-  }
-  if (logs) {
+  if (span || logs) {
+    // What the engine reports of a chat call's route, as far as an embedding call has one.
     const provider = typeof rest.model === 'string' && rest.model.includes('/') ? rest.model.split('/')[0] : undefined
     const batch = { usage: r.usage, warnings: r.warnings, route: { provider, model: r.model, attempts: r.usage ? 1 : 0, fallbacks: [] } }
-    logCall(logs, { kind: 'embedding', model: rest.model, requestId, account, requestUser: rest.user, metadata: rest.metadata, started, batch, error })
+    if (span) endSpan(span, batch, error)
+    if (logs) logCall(logs, { kind: 'embedding', model: rest.model, requestId, account, requestUser: rest.user, metadata: rest.metadata, started, batch, error })
   }
   if (error) throw error
   const all = r.vectors
