@@ -46,9 +46,18 @@ export declare class RouterHandle {
   probeHealth(): Promise<string>
   listModels(capability?: string | undefined | null): string
   getModelInfo(name: string): string | null
-  /** Tokens and cost since `since_ms` (a Unix time in milliseconds). */
-  getUsage(sinceMs: number): string
-  metrics(): string
+  /**
+   * Tokens and cost since `since_ms` (a Unix time in milliseconds): every instance's when
+   * the state is shared.
+   */
+  getUsage(sinceMs: number): Promise<string>
+  /**
+   * Waits (at most `timeout_ms`) until every answered request is settled with the shared
+   * state; whether all were.
+   */
+  flush(timeoutMs: number): Promise<boolean>
+  /** Prometheus text: every instance's totals when the state is shared. */
+  metrics(): Promise<string>
 }
 
 export interface Batch {

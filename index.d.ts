@@ -559,9 +559,12 @@ export declare class Router {
     data: Array<{ id: string; object: 'model'; owned_by: string; alias_of?: string; capabilities?: string[]; mode?: string; max_input_tokens?: number; input_cost_per_token?: number; output_cost_per_token?: number }>
   }
   getModelInfo(name: string): { model_name: string; deployments: Array<Record<string, unknown>> } | null
-  getUsage(options?: { since?: Date | number }): { since: number; total: UsageTotals; by_model: Record<string, UsageTotals>; by_user: Record<string, UsageTotals> }
-  /** Prometheus text exposition. */
-  metrics(): string
+  /** Every instance's usage when the router shares state through Redis (`scope: 'shared'`), else this one's. */
+  getUsage(options?: { since?: Date | number }): Promise<{ since: number; scope: string; total: UsageTotals; by_model: Record<string, UsageTotals>; by_user: Record<string, UsageTotals> }>
+  /** Resolves once every answered request is settled with the router's state (Redis writes done); `true` if all were within `timeoutMs` (default 5000). */
+  flush(options?: { timeoutMs?: number }): Promise<boolean>
+  /** Prometheus text exposition (every instance's totals with shared state). */
+  metrics(): Promise<string>
 }
 
 export declare function configure(options: ConfigureOptions): void

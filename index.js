@@ -636,13 +636,35 @@ function userOf(account) {
   return account && typeof account === 'object' && typeof account.user === 'string' ? account.user : undefined
 }
 
+// Routers used since the process last went idle: a request's settlement with shared state
+// (spend, ledger, cache) is written just after its answer, so before the process exits those
+// writes are awaited (a Node process does not wait for native work on its own).
+const unsettled = new Set()
+let exitHook = false
+function used(router) {
+  unsettled.add(router)
+  if (exitHook) return
+  exitHook = true
+  process.on('beforeExit', () => {
+    if (unsettled.size === 0) return
+    const routers = [...unsettled]
+    unsettled.clear()
+    Promise.all(routers.map((r) => r.flush())).catch(() => {})
+  })
+}
+
 /** The router given for one call, else the configured one, else direct calls. */
 function engine(router) {
   if (router !== undefined && router !== null) {
     if (!(router instanceof Router)) throw invalid('router must be a Router')
+    used(router)
     return router._handle
   }
-  return settings.router ? settings.router._handle : binding
+  if (settings.router) {
+    used(settings.router)
+    return settings.router._handle
+  }
+  return binding
 }
 
 /** One non-streamed answer, as an OpenAI ChatCompletion. */
@@ -1050,7 +1072,12 @@ class Router {
     if (check.error) throw errorFrom(check.error)
     for (const w of check.warnings) warn(w)
     this.warnings = check.warnings
-    this._handle = new binding.RouterHandle(json)
+    try {
+      this._handle = new binding.RouterHandle(json)
+    } catch (e) {
+      // A setting only usable once resolved (a Redis URL from the environment...).
+      throw new ConfigurationError({ code: 'config', message: String((e && e.message) || e), retryable: false })
+    }
     const pick = (names, own, which) => {
       const fns = own ? [own] : []
       for (const name of Array.isArray(names) ? names : []) {
@@ -1147,15 +1174,32 @@ class Router {
     return info == null ? null : JSON.parse(info)
   }
 
-  /** Tokens and cost per model group and per user since `since` (a Date or ms; default: all). */
-  getUsage({ since = 0 } = {}) {
+  /**
+   * Tokens and cost per model group and per user since `since` (a Date or ms; default: all):
+   * a Promise, because with shared state (Redis) they are every instance's, read from it.
+   */
+  async getUsage({ since = 0 } = {}) {
     const ms = since instanceof Date ? since.getTime() : Number(since)
     if (!Number.isFinite(ms)) throw invalid('since must be a Date or a number of milliseconds')
-    return JSON.parse(this._handle.getUsage(ms))
+    return JSON.parse(await this._handle.getUsage(ms))
   }
 
-  /** Prometheus text: requests, errors by kind, latency and TTFT histograms, tokens, cost, cache. */
-  metrics() {
+  /**
+   * Resolves once every answered request is settled with the router's state (with Redis: its
+   * spend, ledger record and cache entry written), within `timeoutMs`; `true` if all were.
+   * Call it at the end of a Lambda handler that must leave nothing unwritten when frozen.
+   */
+  flush({ timeoutMs = 5000 } = {}) {
+    const ms = Number(timeoutMs)
+    if (!Number.isFinite(ms) || ms < 0) throw invalid('timeoutMs must be a number of milliseconds')
+    return this._handle.flush(ms)
+  }
+
+  /**
+   * Prometheus text: requests, errors by kind, latency and TTFT histograms, tokens, cost, cache
+   * (every instance's with shared state), and the shared state's own errors.
+   */
+  async metrics() {
     return this._handle.metrics()
   }
 }

@@ -237,7 +237,7 @@ describe('through the Router', () => {
     const from2 = mock.state.calls.length
     await router.embedding({ model: 'embed', input: inputs.slice(0, 3), account: { user: 'bob' }, cache: { ttl: 60 } })
     assert.ok(callsTo(/\/v1\/embeddings/, from2).some((c) => c.headers.authorization === 'Bearer sk-test' && c.count === 3))
-    assert.match(router.metrics(), /llmux_requests_total\{model_group="embed"/)
+    assert.match(await router.metrics(), /llmux_requests_total\{model_group="embed"/)
   })
 
   test('when a fallback answers, no row of the first group\'s model is mixed in, and its vectors are cached under its own group', async () => {

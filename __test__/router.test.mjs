@@ -190,7 +190,7 @@ describe('limits', () => {
     await assert.rejects(r.completion(ask('g', 'a b', { user: 'alice' })), (e) => e.code === 'rate_limit' && /requests-per-minute/.test(e.message) && e.retryAfterMs > 0)
     await r.completion(ask('g', 'a b', { user: 'bob' }))
     assert.equal(f.hits.u1, 4)
-    assert.equal(r.getUsage().by_user.alice.requests, 3)
+    assert.equal((await r.getUsage()).by_user.alice.requests, 3)
   })
 
   test('per-user spend budget, priced from model_info', async () => {
@@ -203,7 +203,7 @@ describe('limits', () => {
     for (let i = 0; i < 3; i++) await r.completion(ask('g', 'a b', { user: 'bob' }))
     await assert.rejects(r.completion(ask('g', 'a b', { user: 'bob' })), (e) => e.code === 'rate_limit' && /budget/.test(e.message) && !e.retryable)
     await r.completion(ask('g', 'a b', { user: 'dave' }))
-    assert.ok(Math.abs(r.getUsage().by_user.bob.cost_usd - 0.36) < 1e-9)
+    assert.ok(Math.abs((await r.getUsage()).by_user.bob.cost_usd - 0.36) < 1e-9)
   })
 })
 
@@ -356,7 +356,7 @@ describe('active health checks', () => {
     assert.equal(report[1].error.code, 'provider_unavailable')
     assert.equal(f.hits.h1, 1)
     assert.ok(Array.isArray(r.health()), 'without a probe: the passive view, at once')
-    assert.equal(r.getUsage().by_model.g.requests, 1, 'a probe is a billed request: it is in the ledger')
+    assert.equal((await r.getUsage()).by_model.g.requests, 1, 'a probe is a billed request: it is in the ledger')
   })
 })
 
@@ -439,7 +439,7 @@ describe('cache', () => {
     assert.equal(f.hits.c1, 2)
     await r.completion(ask('g', 'cache me please', { user: 'alice', cache: false }))
     assert.equal(f.hits.c1, 3, 'cache: false skips it')
-    assert.match(r.metrics(), /llmux_cache_requests_total\{result="hit"\} 2/)
+    assert.match(await r.metrics(), /llmux_cache_requests_total\{result="hit"\} 2/)
   })
 })
 
@@ -499,11 +499,11 @@ test('health, models, usage and Prometheus metrics', async () => {
   await r.completion(ask('alias', 'one two three', { user: 'carol' }))
   assert.deepEqual(r.listModels().data.map((m) => m.id).sort(), ['alias', 'm'])
   assert.equal(r.health()[0].healthy, true)
-  const u = r.getUsage({ since: new Date(since) })
+  const u = await r.getUsage({ since: new Date(since) })
   assert.equal(u.by_model.m.completion_tokens, 3)
   assert.ok(Math.abs(u.total.cost_usd - (10 * 0.001 + 3 * 0.002)) < 1e-12)
-  assert.equal(r.getUsage({ since: Date.now() + 60_000 }).total.requests, 0)
-  const text = r.metrics()
+  assert.equal((await r.getUsage({ since: Date.now() + 60_000 })).total.requests, 0)
+  const text = await r.metrics()
   for (const name of ['llmux_requests_total', 'llmux_errors_total', 'llmux_request_duration_seconds_bucket', 'llmux_time_to_first_token_seconds_bucket', 'llmux_tokens_total', 'llmux_cost_usd_total']) {
     assert.match(text, new RegExp(`# TYPE ${name.replace('_bucket', '')}`))
   }
@@ -540,7 +540,7 @@ test('load: 5,000 requests at concurrency 200 over three deployments, one failin
   assert.ok(ok >= 4950, `answered ${ok}, errors ${JSON.stringify(errors)}`)
   const share = f.hits.w3 / f.hits.w1
   assert.ok(Math.abs(share - 3) / 3 < 0.1, `healthy deployments shared ${f.hits.w1}:${f.hits.w3} (want 1:3 within 10%)`)
-  assert.match(r.metrics(), /llmux_errors_total\{model_group="load",deployment="load#3",kind="provider_unavailable"\}/)
+  assert.match(await r.metrics(), /llmux_errors_total\{model_group="load",deployment="load#3",kind="provider_unavailable"\}/)
   assert.ok(f.hits.flaky < 5000 * (2 / 6), `the flaky deployment was cooled (${f.hits.flaky} requests)`)
   console.log(`# load: 5000 requests in ${seconds.toFixed(1)} s, ${ok} answered, errors ${JSON.stringify(errors)}, hits ${JSON.stringify(f.hits)}`)
 })

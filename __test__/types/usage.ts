@@ -38,8 +38,8 @@ async function main(): Promise<void> {
   configure({ router })
   const viaRouter: ChatCompletion = await router.completion({ model: 'g', messages: [{ role: 'user', content: 'x' }], cache: { ttl: 60 } })
   const healthy: boolean = router.health()[0].healthy
-  const spent: number = router.getUsage({ since: new Date() }).total.cost_usd
-  const prom: string = router.metrics()
+  const spent: number = (await router.getUsage({ since: new Date() })).total.cost_usd
+  const prom: string = await router.metrics()
   void [viaRouter, healthy, spent, prom, Router.fromYaml]
   const vecs = await embedding({ model: 'openai/text-embedding-3-small', input: ['a', 'b'], dimensions: 256, output: 'float32' })
   const first: Float32Array = vecs.data[0].embedding

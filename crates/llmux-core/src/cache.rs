@@ -96,12 +96,49 @@ impl ResponseCache {
         self.inner.get(key)
     }
 
+    pub fn insert(&self, key: CacheKey, entry: Arc<Cached>) {
+        self.inner.insert(key, entry);
+    }
+
     /// Stores an answer (with the chunks it streamed as, if it was streamed).
     pub fn put(&self, key: CacheKey, completion: ChatCompletion, streamed: Option<Vec<ChatChunk>>, ttl: Duration) {
+        self.inner.insert(key, Arc::new(Cached::new(completion, streamed, ttl)));
+    }
+}
+
+impl Cached {
+    /// An answer to cache, with the chunks it streamed as (or chunks that replay it).
+    pub fn new(completion: ChatCompletion, streamed: Option<Vec<ChatChunk>>, ttl: Duration) -> Cached {
         let chunks = streamed.unwrap_or_else(|| chunks_of(&completion));
         let bytes = serde_json::to_vec(&completion).map(|v| v.len()).unwrap_or(0) + chunks.len() * 128;
         let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
-        self.inner.insert(key, Arc::new(Cached { completion, chunks, ttl, bytes }));
+        Cached { completion, chunks, ttl, bytes }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The bytes a shared cache keeps: the answer and its chunks, as JSON.
+    pub fn encode(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Stored<'a> {
+            completion: &'a ChatCompletion,
+            chunks: &'a [ChatChunk],
+        }
+        serde_json::to_vec(&Stored { completion: &self.completion, chunks: &self.chunks }).unwrap_or_default()
+    }
+
+    /// An entry read back from a shared cache; `None` for bytes that are not one (a key another
+    /// version wrote, or damage): a miss, never an error.
+    pub fn decode(bytes: &[u8], ttl: Duration) -> Option<Cached> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            completion: ChatCompletion,
+            chunks: Vec<ChatChunk>,
+        }
+        let s: Stored = serde_json::from_slice(bytes).ok()?;
+        Some(Cached { completion: s.completion, chunks: s.chunks, ttl, bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX) })
     }
 }
 

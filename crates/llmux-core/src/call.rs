@@ -451,10 +451,16 @@ where
     while let Some(ev) = rx.recv().await {
         match ev {
             Event::Chunk(c) => chunks.push(c),
-            Event::End(o) => end = Some(*o),
+            Event::End(o) => {
+                // The job may still settle with shared state: the caller need not wait for it.
+                end = Some(*o);
+                break;
+            }
         }
     }
-    let _ = task.await;
+    if end.is_none() {
+        let _ = task.await;
+    }
     let outcome = end.unwrap_or_else(|| Outcome::failed(Error::new(ErrorKind::Internal, "call ended without an outcome"), None, vec![]));
     (chunks, outcome)
 }

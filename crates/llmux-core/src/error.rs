@@ -33,6 +33,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::InvalidRequest,
+        ErrorKind::BadRequest,
+        ErrorKind::Auth,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimit,
+        ErrorKind::ContextWindow,
+        ErrorKind::ContentFilter,
+        ErrorKind::Timeout,
+        ErrorKind::ProviderUnavailable,
+        ErrorKind::Provider,
+        ErrorKind::Network,
+        ErrorKind::Decode,
+        ErrorKind::Cancelled,
+        ErrorKind::InvalidOutput,
+        ErrorKind::Config,
+        ErrorKind::Internal,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::InvalidRequest => "invalid_request",

@@ -93,7 +93,8 @@ impl RouterHandle {
         let (cfg, _) = parse_json("router config", &config_json)
             .and_then(|v| RouterConfig::parse(&v))
             .map_err(|e| napi::Error::from_reason(e.message))?;
-        Ok(RouterHandle { inner: Arc::new(Router::new(crate::engine().clone(), cfg)) })
+        let router = Router::new(crate::engine().clone(), cfg).map_err(|e| napi::Error::from_reason(e.message))?;
+        Ok(RouterHandle { inner: Arc::new(router) })
     }
 
     /// Starts `router.embedding()`: the request's model names an embedding group.
@@ -211,14 +212,28 @@ impl RouterHandle {
         self.inner.model_info(&name).map(|v| v.to_string())
     }
 
-    /// Tokens and cost since `since_ms` (a Unix time in milliseconds).
-    #[napi(catch_unwind)]
-    pub fn get_usage(&self, since_ms: f64) -> String {
-        self.inner.ledger.usage_since(since_ms / 1000.0).to_string()
+    /// Tokens and cost since `since_ms` (a Unix time in milliseconds): every instance's when
+    /// the state is shared.
+    #[napi]
+    pub async fn get_usage(&self, since_ms: f64) -> String {
+        let router = self.inner.clone();
+        let since = if since_ms.is_finite() { since_ms / 1000.0 } else { 0.0 };
+        router.usage(since).await.to_string()
     }
 
-    #[napi(catch_unwind)]
-    pub fn metrics(&self) -> String {
-        self.inner.metrics.render()
+    /// Waits (at most `timeout_ms`) until every answered request is settled with the shared
+    /// state; whether all were.
+    #[napi]
+    pub async fn flush(&self, timeout_ms: f64) -> bool {
+        let router = self.inner.clone();
+        let within = std::time::Duration::try_from_secs_f64(timeout_ms / 1000.0).unwrap_or(std::time::Duration::from_secs(5));
+        router.flush(within).await
+    }
+
+    /// Prometheus text: every instance's totals when the state is shared.
+    #[napi]
+    pub async fn metrics(&self) -> String {
+        let router = self.inner.clone();
+        router.metrics_text().await
     }
 }

@@ -28,7 +28,7 @@ impl std::fmt::Debug for Param {
 }
 
 impl Param {
-    fn from(v: &Value) -> Param {
+    pub fn from_value(v: &Value) -> Param {
         match v.as_str().and_then(|s| s.strip_prefix("os.environ/")) {
             Some(name) => Param::Env(name.to_owned()),
             None => Param::Value(v.clone()),
@@ -138,6 +138,8 @@ pub struct Settings {
     pub global_limits: UserLimits,
     /// Groups best first, for `model: "auto"` with `priority: "quality"`.
     pub quality_ranking: Vec<String>,
+    /// Where the state shared with other instances lives (Redis), as the config says it.
+    pub redis: crate::state::redis::RedisSpec,
 }
 
 impl Default for Settings {
@@ -159,6 +161,7 @@ impl Default for Settings {
             tag_limits: HashMap::new(),
             global_limits: UserLimits::default(),
             quality_ranking: Vec::new(),
+            redis: Default::default(),
         }
     }
 }
@@ -272,9 +275,6 @@ const ROUTER_KEYS: &[&str] = &[
     "quality_ranking",
     "cache",
     "routing_strategy_args",
-    "redis_host",
-    "redis_port",
-    "redis_password",
     "enable_pre_call_checks",
 ];
 
@@ -342,8 +342,11 @@ impl RouterConfig {
             let weight = opt_num(params, "weight", &p_at)?;
             let timeout = opt_num(params, "timeout", &p_at)?;
             let max_tokens = opt_num(params, "max_tokens", &p_at)?.map(|n| n as u32);
-            let extra =
-                params.iter().filter(|(k, _)| !PARAM_KEYS_TAKEN.contains(&k.as_str())).map(|(k, v)| (k.clone(), Param::from(v))).collect();
+            let extra = params
+                .iter()
+                .filter(|(k, _)| !PARAM_KEYS_TAKEN.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), Param::from_value(v)))
+                .collect();
             let info_v = m.get("model_info").cloned().unwrap_or(Value::Object(Map::new()));
             let info_m = object(&info_v, &format!("{at}.model_info"))?;
             let i_at = format!("{at}.model_info");
@@ -384,7 +387,7 @@ impl RouterConfig {
             Some(v) => object(v, "litellm_settings")?,
         };
         for k in rs.keys() {
-            if !ROUTER_KEYS.contains(&k.as_str()) {
+            if !ROUTER_KEYS.contains(&k.as_str()) && !crate::state::redis::config::KEYS.contains(&k.as_str()) {
                 warnings.push(format!("router config: router_settings: unknown key \"{k}\" ignored"));
             }
         }
@@ -452,6 +455,7 @@ impl RouterConfig {
         if let Some(v) = get("global_limits") {
             s.global_limits = limits(v, "router_settings.global_limits")?;
         }
+        s.redis = crate::state::redis::RedisSpec::from_settings(&|k| get(k).cloned())?;
         if let Some(v) = get("quality_ranking") {
             let a = v.as_array().ok_or_else(|| err("router_settings.quality_ranking", "must be a list of model groups"))?;
             s.quality_ranking = a.iter().filter_map(Value::as_str).map(str::to_owned).collect();

@@ -18,6 +18,7 @@ use crate::chat::Usage;
 use crate::embed::{self, EmbedOutcome, EmbeddingInput, EmbeddingRequest, Vectors};
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{CacheChoice, CallOptions};
+use crate::state::{Admission, Finish};
 
 /// One embedding request to route.
 pub struct EmbedRouteRequest {
@@ -83,12 +84,17 @@ impl Router {
 
     /// Routes an embedding request to its one outcome.
     pub async fn embed(self: Arc<Self>, er: EmbedRouteRequest, cancel: CancellationToken) -> EmbedOutcome {
-        let mut o = self.embed_inner(&er, &cancel).await;
+        let mut finish = Finish::default();
+        let mut o = self.embed_inner(&er, &cancel, &mut finish).await;
         o.warnings.splice(0..0, er.warnings.iter().cloned());
+        // Settled after the caller has its answer.
+        self.settling.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let router = self.clone();
+        tokio::spawn(async move { router.settle(finish).await });
         o
     }
 
-    async fn embed_inner(&self, er: &EmbedRouteRequest, cancel: &CancellationToken) -> EmbedOutcome {
+    async fn embed_inner(&self, er: &EmbedRouteRequest, cancel: &CancellationToken, finish: &mut Finish) -> EmbedOutcome {
         let fail = |e: Error, usage: Option<Usage>| EmbedOutcome { error: Some(e), usage, ..Default::default() };
         let Some(first) = self.group_name(&er.request.model).map(str::to_owned) else {
             return fail(Error::new(ErrorKind::NotFound, format!("no model group named \"{}\"", er.request.model)), None);
@@ -101,9 +107,17 @@ impl Router {
         let n = er.request.input.len();
         let tokens = u32::try_from((0..n).map(estimate).sum::<usize>()).unwrap_or(u32::MAX);
         let longest = u32::try_from((0..n).map(estimate).max().unwrap_or(0)).unwrap_or(u32::MAX);
-        if let Err(e) = self.admit(er.user.as_deref(), &er.tags, tokens).await {
-            return fail(e, None);
-        }
+        let subjects = self.subjects(er.user.as_deref(), &er.tags);
+        let budgets = Self::budgets(&subjects);
+        let reserve = if budgets.is_empty() { 0.0 } else { self.most_it_can_cost(&first, tokens, Some(0)) };
+        let admission = Admission { subjects: &subjects, tokens, reserve, cache: None, candidates: &[] };
+        let admitted = match self.state.admit(admission).await {
+            Ok(a) => a,
+            Err(e) => return fail(e, None),
+        };
+        finish.ticket = admitted.ticket;
+        finish.spend = budgets;
+        let shared_warning = admitted.warning;
         let ttl = match er.options.cache {
             CacheChoice::Skip => None,
             CacheChoice::Ttl(t) => Some(t),
@@ -150,15 +164,15 @@ impl Router {
                 let req = if group == first { &only_misses } else { &er.request };
                 let start = Instant::now();
                 let mut op = EmbedAttempt { request: req, cancel };
-                match self.try_group_with(&group, num_retries, tokens, longest, deadline, cancel, &mut bill, &mut op).await {
+                match self.try_group_with(&group, num_retries, tokens, longest, deadline, cancel, &mut bill, &mut op, None).await {
                     Ok((mut o, d)) => {
                         d.record_success(start.elapsed());
                         bill.add(o.usage.take(), &d.cfg.info);
                         if let Some(u) = &bill.usage {
                             let dollars = bill.dollars();
-                            self.ledger.record(&group, er.user.as_deref(), *u, dollars);
+                            finish.record = Some(self.ledger.record(&group, er.user.as_deref(), *u, dollars));
                             self.metrics.success(&group, start.elapsed(), start.elapsed(), u, dollars);
-                            self.spend(er.user.as_deref(), &er.tags, dollars).await;
+                            finish.cost = dollars;
                         }
                         o.usage = bill.usage;
                         o.cost = bill.cost;
@@ -180,7 +194,7 @@ impl Router {
             }
             if fresh.is_none() {
                 if bill.usage.is_some() {
-                    self.spend(er.user.as_deref(), &er.tags, bill.dollars()).await;
+                    finish.cost = bill.dollars();
                 }
                 let mut o = fail(last.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), bill.usage);
                 o.cost = bill.cost;
@@ -215,6 +229,7 @@ impl Router {
             self.state.vectors_put(put, t).await;
         }
         o.vectors = Some(all);
+        o.warnings.extend(shared_warning);
         if o.model.is_empty() {
             o.model.clone_from(&answered_by);
         }

@@ -12,7 +12,7 @@ use super::deployment::Deployment;
 use super::{strategy, Router};
 use crate::chat::Usage;
 use crate::error::{Error, ErrorKind, Result};
-use crate::state::Refusal;
+use crate::state::{DeploymentLimits, Refusal};
 
 /// What a routed request costs so far: usage summed over its attempts, and cost priced attempt
 /// by attempt at each one's deployment (a long-context tier applies to one attempt's prompt,
@@ -39,6 +39,10 @@ impl Bill {
     }
 }
 
+/// The candidates of a group in the strategy's order, and which one took the request (or why
+/// none could).
+pub(super) type Preadmitted = (Vec<Arc<Deployment>>, std::result::Result<usize, Vec<Refusal>>);
+
 /// How one attempt at one deployment ended.
 pub(super) enum Tried<T> {
     /// The answer (which may carry an error the caller already saw part of).
@@ -56,6 +60,28 @@ pub(super) trait Attempter {
 }
 
 impl Router {
+    /// The deployments of `group` an attempt may go to, in the order the strategy would try
+    /// them: those whose context window the input fits, the ones not yet failed first.
+    pub(super) fn candidates(&self, group: &str, fit_tokens: u32, failed: &[String], now: Instant) -> Result<Vec<Arc<Deployment>>> {
+        let all = &self.groups[group];
+        let fits: Vec<&Arc<Deployment>> =
+            all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(fit_tokens) <= m)).collect();
+        if fits.is_empty() {
+            return Err(Error::new(
+                ErrorKind::ContextWindow,
+                format!("the input (~{fit_tokens} tokens) exceeds every deployment of \"{group}\""),
+            ));
+        }
+        let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();
+        let mut rest = if untried.is_empty() { fits } else { untried };
+        let mut order = Vec::with_capacity(rest.len());
+        while !rest.is_empty() {
+            let i = strategy::pick(self.settings.strategy, &rest, now);
+            order.push(rest.swap_remove(i).clone());
+        }
+        Ok(order)
+    }
+
     /// Tries one group: picks deployments by strategy and retries retryable failures.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn try_group_with<A: Attempter>(
@@ -70,8 +96,9 @@ impl Router {
         cancel: &CancellationToken,
         bill: &mut Bill,
         op: &mut A,
+        // The first attempt's deployment, when the request's admission already chose it.
+        mut pre: Option<Preadmitted>,
     ) -> Result<(A::Out, Arc<Deployment>)> {
-        let all = &self.groups[group];
         let s = &self.settings;
         let mut last: Option<Error> = None;
         // A retry goes to another deployment while the group has one that has not failed yet.
@@ -83,35 +110,28 @@ impl Router {
                     Error::new(ErrorKind::Timeout, format!("model group \"{group}\" did not answer before the router's deadline"))
                 }));
             }
-            // Deployments whose context window the prompt fits.
-            let fits: Vec<&Arc<Deployment>> =
-                all.iter().filter(|d| d.cfg.max_input_tokens.is_none_or(|m| u64::from(fit_tokens) <= m)).collect();
-            if fits.is_empty() {
-                return Err(Error::new(
-                    ErrorKind::ContextWindow,
-                    format!("the input (~{fit_tokens} tokens) exceeds every deployment of \"{group}\""),
-                ));
-            }
-            let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();
-            let mut candidates = if untried.is_empty() { fits } else { untried };
-            let mut waits: Vec<(bool, Duration)> = Vec::new();
-            let chosen = loop {
-                if candidates.is_empty() {
-                    break None;
+            let candidates = match pre.take() {
+                Some(p) => p,
+                None => {
+                    let candidates = self.candidates(group, fit_tokens, &failed, now)?;
+                    let ids: Vec<(&str, DeploymentLimits)> = candidates.iter().map(|d| (d.cfg.id.as_str(), d.limits())).collect();
+                    let admitted = self.state.admit_deployment(&ids, prompt_tokens).await;
+                    (candidates, admitted)
                 }
-                let i = strategy::pick(s.strategy, &candidates, now);
-                let d = candidates[i];
-                match self.state.admit_deployment(&d.cfg.id, d.limits(), prompt_tokens).await {
-                    Ok(()) => break Some(d.clone()),
-                    Err(Refusal::Cooling(w)) => waits.push((true, w)),
-                    Err(Refusal::OverLimit(w)) => waits.push((false, w)),
-                }
-                candidates.swap_remove(i);
+            };
+            let (chosen, waits) = match candidates {
+                (c, Ok(i)) => (c.get(i).cloned(), Vec::new()),
+                (_, Err(refusals)) => (None, refusals),
             };
             let Some(d) = chosen else {
                 // Nothing can take it now: answer at once, never wait out a cooldown here.
-                let wait = waits.iter().map(|w| w.1).min();
-                let all_cooling = waits.iter().all(|w| w.0);
+                let wait = waits
+                    .iter()
+                    .map(|w| match w {
+                        Refusal::Cooling(d) | Refusal::OverLimit(d) => *d,
+                    })
+                    .min();
+                let all_cooling = waits.iter().all(|w| matches!(w, Refusal::Cooling(_)));
                 let e = match (&last, all_cooling) {
                     (Some(prev), true) => {
                         let mut e = Error::new(

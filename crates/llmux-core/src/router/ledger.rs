@@ -12,12 +12,21 @@ use crate::chat::Usage;
 /// Records kept for `getUsage`; older ones fall off.
 const LEDGER_CAP: usize = 100_000;
 
-struct Record {
-    at: f64,
-    group: String,
-    user: Option<String>,
-    usage: Usage,
-    cost: f64,
+/// One request's bill, as `getUsage` sums it.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// Unix seconds.
+    pub at: f64,
+    pub group: String,
+    pub user: Option<String>,
+    pub usage: Usage,
+    pub cost: f64,
+}
+
+impl Record {
+    pub fn new(group: &str, user: Option<&str>, usage: Usage, cost: f64) -> Record {
+        Record { at: now_secs(), group: group.to_owned(), user: user.map(str::to_owned), usage, cost }
+    }
 }
 
 #[derive(Default)]
@@ -54,12 +63,15 @@ impl Totals {
 }
 
 impl Ledger {
-    pub fn record(&self, group: &str, user: Option<&str>, usage: Usage, cost: f64) {
+    /// Keeps a record; returns it (a shared state keeps it too).
+    pub fn record(&self, group: &str, user: Option<&str>, usage: Usage, cost: f64) -> Record {
+        let rec = Record::new(group, user, usage, cost);
         let mut r = self.records.lock().unwrap_or_else(|p| p.into_inner());
         if r.len() >= LEDGER_CAP {
             r.pop_front();
         }
-        r.push_back(Record { at: now_secs(), group: group.to_owned(), user: user.map(str::to_owned), usage, cost });
+        r.push_back(rec.clone());
+        rec
     }
 
     /// Spend of one user since `since` (unix seconds).
@@ -71,8 +83,15 @@ impl Ledger {
     /// Tokens and cost since `since` (unix seconds): in all, per model group, per user.
     pub fn usage_since(&self, since: f64) -> Value {
         let r = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        summarise(r.iter(), since)
+    }
+}
+
+/// The records at or after `since` summed: in all, per model group, per user.
+pub fn summarise<'a>(records: impl Iterator<Item = &'a Record>, since: f64) -> Value {
+    {
         let (mut total, mut by_model, mut by_user) = (Totals::default(), BTreeMap::<&str, Totals>::new(), BTreeMap::<&str, Totals>::new());
-        for x in r.iter().filter(|x| x.at >= since) {
+        for x in records.filter(|x| x.at >= since) {
             total.add(x);
             by_model.entry(&x.group).or_default().add(x);
             if let Some(u) = &x.user {
@@ -124,6 +143,91 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// What changed since the last `drain` (kept only when the state is shared: the changes go
+    /// to the shared totals with each request's `finish`).
+    pending: Option<Mutex<Inner>>,
+}
+
+/// Field names of the shared metrics hash: the metric and its labels, joined by a separator no
+/// label holds.
+const SEP: char = '\u{1f}';
+
+impl Inner {
+    fn fields(&self) -> Vec<(String, f64)> {
+        let mut out = Vec::new();
+        let f = |parts: &[&str]| parts.join(&SEP.to_string());
+        for ((g, d), n) in &self.requests {
+            out.push((f(&["req", g, d]), *n as f64));
+        }
+        for ((g, d, k), n) in &self.errors {
+            out.push((f(&["err", g, d, k]), *n as f64));
+        }
+        for (name, hists) in [("lat", &self.latency), ("ttft", &self.ttft)] {
+            for (g, h) in hists {
+                for (i, c) in h.counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+                    out.push((f(&[name, g, &i.to_string()]), *c as f64));
+                }
+                out.push((f(&[name, g, "sum"]), h.sum));
+                out.push((f(&[name, g, "count"]), h.count as f64));
+            }
+        }
+        for ((g, k), n) in &self.tokens {
+            out.push((f(&["tok", g, k]), *n as f64));
+        }
+        for (g, c) in &self.cost {
+            out.push((f(&["cost", g]), *c));
+        }
+        for (k, n) in &self.cache {
+            out.push((f(&["cache", k]), *n as f64));
+        }
+        out
+    }
+
+    /// Totals read back from fields (unknown or malformed ones are skipped: another version's).
+    fn from_fields(fields: &[(String, f64)]) -> Inner {
+        let mut m = Inner::default();
+        let kind = |k: &str| -> Option<&'static str> {
+            crate::error::ErrorKind::ALL.iter().map(|e| e.code()).chain(["prompt", "completion", "cached", "hit", "miss"]).find(|c| *c == k)
+        };
+        for (name, v) in fields {
+            let n = v.max(0.0) as u64;
+            let p: Vec<&str> = name.split(SEP).collect();
+            match p[..] {
+                ["req", g, d] => *m.requests.entry((g.to_owned(), d.to_owned())).or_default() += n,
+                ["err", g, d, k] => {
+                    if let Some(k) = kind(k) {
+                        *m.errors.entry((g.to_owned(), d.to_owned(), k)).or_default() += n;
+                    }
+                }
+                [h @ ("lat" | "ttft"), g, part] => {
+                    let hist = if h == "lat" { &mut m.latency } else { &mut m.ttft };
+                    let e = hist.entry(g.to_owned()).or_default();
+                    match part {
+                        "sum" => e.sum += v,
+                        "count" => e.count += n,
+                        i => {
+                            if let Some(c) = i.parse::<usize>().ok().and_then(|i| e.counts.get_mut(i)) {
+                                *c += n;
+                            }
+                        }
+                    }
+                }
+                ["tok", g, k] => {
+                    if let Some(k) = kind(k) {
+                        *m.tokens.entry((g.to_owned(), k)).or_default() += n;
+                    }
+                }
+                ["cost", g] => *m.cost.entry(g.to_owned()).or_default() += v,
+                ["cache", k] => {
+                    if let Some(k) = kind(k) {
+                        *m.cache.entry(k).or_default() += n;
+                    }
+                }
+                _ => {}
+            }
+        }
+        m
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -131,8 +235,39 @@ fn esc(s: &str) -> String {
 }
 
 impl Metrics {
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Metrics whose changes are also kept for a shared state.
+    pub fn shared() -> Metrics {
+        Metrics { inner: Mutex::default(), pending: Some(Mutex::default()) }
+    }
+
+    fn with(&self, f: impl Fn(&mut Inner)) {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(p) = &self.pending {
+            f(&mut p.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// The changes since the last drain, as fields to add to the shared totals.
+    pub fn drain(&self) -> Vec<(String, f64)> {
+        match &self.pending {
+            Some(p) => std::mem::take(&mut *p.lock().unwrap_or_else(|p| p.into_inner())).fields(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The changes not yet drained (counted in no shared total yet).
+    pub fn pending_fields(&self) -> Vec<(String, f64)> {
+        self.pending.as_ref().map(|p| p.lock().unwrap_or_else(|p| p.into_inner()).fields()).unwrap_or_default()
+    }
+
+    /// Puts drained changes back (the shared state could not take them; they go with the next).
+    pub fn restore(&self, fields: &[(String, f64)]) {
+        if let Some(p) = &self.pending {
+            let back = Inner::from_fields(fields);
+            let mut m = p.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Inner::from_fields(&[m.fields(), back.fields()].concat());
+            *m = now;
+        }
     }
 
     pub fn request(&self, group: &str, deployment: &str) {
@@ -159,10 +294,21 @@ impl Metrics {
         self.with(|m| *m.cache.entry(if hit { "hit" } else { "miss" }).or_default() += 1);
     }
 
-    /// The Prometheus text exposition format.
+    /// The Prometheus text exposition format, of this instance's metrics.
     pub fn render(&self) -> String {
-        use std::fmt::Write;
-        self.with(|m| {
+        render(&self.inner.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The same, of totals read back from a shared state.
+    pub fn render_fields(fields: &[(String, f64)]) -> String {
+        render(&Inner::from_fields(fields))
+    }
+}
+
+fn render(m: &Inner) -> String {
+    use std::fmt::Write;
+    {
+        {
             let mut o = String::new();
             let _ = writeln!(o, "# HELP llmux_requests_total Requests sent to a deployment.\n# TYPE llmux_requests_total counter");
             for ((g, d), n) in &m.requests {
@@ -199,6 +345,6 @@ impl Metrics {
                 let _ = writeln!(o, "llmux_cache_requests_total{{result=\"{k}\"}} {}", m.cache.get(k).copied().unwrap_or(0));
             }
             o
-        })
+        }
     }
 }

@@ -21,12 +21,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache;
+use crate::cache::Cached;
 use crate::call::{self, Call, Event, Outcome, CHANNEL_CAPACITY};
 use crate::chat::{ChatChunk, ChatRequest, Usage};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::{CacheChoice, CallOptions};
-use crate::state::{MemoryState, RouterState};
+use crate::state::{Admission, Finish, MemoryState, RedisConfig, RedisState, RouterState, Subject};
 use config::{RouterConfig, Settings};
 use deployment::{counts_toward_cooldown, Deployment};
 use group::{Attempter, Bill, Tried};
@@ -41,6 +42,10 @@ pub struct Router {
     pub metrics: Metrics,
     /// Group names in config order, for `listModels`.
     order: Vec<String>,
+    /// Requests answered but not yet settled with the state (counted before the answer goes,
+    /// so `flush` never misses one).
+    settling: std::sync::atomic::AtomicUsize,
+    settled: tokio::sync::Notify,
 }
 
 /// One request to route.
@@ -115,9 +120,15 @@ fn ended(error: Error, usage: Option<Usage>) -> Outcome {
 
 impl Router {
     /// A router whose state is this process's own.
-    pub fn new(engine: Arc<Engine>, cfg: RouterConfig) -> Self {
+    /// A router whose state is this process's own, or shared through Redis when the config
+    /// (or the environment) names one; a Redis setting that cannot be used is an error.
+    pub fn new(engine: Arc<Engine>, cfg: RouterConfig) -> Result<Self> {
         let cache_bytes = cfg.settings.cache.as_ref().map(|c| c.max_bytes).unwrap_or(64 << 20);
-        Router::with_state(engine, cfg, Arc::new(MemoryState::new(cache_bytes)))
+        let state: Arc<dyn RouterState> = match RedisConfig::resolve(&cfg.settings.redis, &*engine)? {
+            Some(r) => Arc::new(RedisState::new(r, cache_bytes)),
+            None => Arc::new(MemoryState::new(cache_bytes)),
+        };
+        Ok(Router::with_state(engine, cfg, state))
     }
 
     /// A router over a given state (shared with other instances).
@@ -130,7 +141,18 @@ impl Router {
             }
             groups.entry(d.group.clone()).or_default().push(Arc::new(Deployment::new(d)));
         }
-        Router { engine, groups, state, settings: cfg.settings, ledger: Ledger::default(), metrics: Metrics::default(), order }
+        let metrics = if state.shared() { Metrics::shared() } else { Metrics::default() };
+        Router {
+            engine,
+            groups,
+            state,
+            settings: cfg.settings,
+            ledger: Ledger::default(),
+            metrics,
+            order,
+            settling: Default::default(),
+            settled: tokio::sync::Notify::new(),
+        }
     }
 
     /// The group a name means: a group, or an alias of one.
@@ -161,6 +183,39 @@ impl Router {
                 "config_model_info": d.cfg.info_raw,
             })).collect::<Vec<_>>(),
         }))
+    }
+
+    /// Usage since `since` (unix seconds), of every instance when the state is shared (and
+    /// readable now), else of this one.
+    pub async fn usage(&self, since: f64) -> Value {
+        match self.state.records_since(since).await {
+            Some(records) => {
+                let mut v = ledger::summarise(records.iter(), since);
+                v["scope"] = json!("shared");
+                v
+            }
+            None => {
+                let mut v = self.ledger.usage_since(since);
+                v["scope"] = json!(if self.state.shared() { "instance (the shared state is unavailable)" } else { "instance" });
+                v
+            }
+        }
+    }
+
+    /// Prometheus text: the totals of every instance when the state is shared (and readable
+    /// now), else this one's; then the state's own metrics.
+    pub async fn metrics_text(&self) -> String {
+        let mut out = match self.state.metric_fields().await {
+            Some(fields) => {
+                // Totals in the state, plus what this instance has not settled yet.
+                let mut all = fields;
+                all.extend(self.metrics.pending_fields());
+                Metrics::render_fields(&all)
+            }
+            None => self.metrics.render(),
+        };
+        self.state.render_own_metrics(&mut out);
+        out
     }
 
     pub fn health(&self) -> Value {
@@ -260,13 +315,48 @@ impl Router {
         call::collect(move |tx| self.run(rr, cancel, tx)).await.1
     }
 
-    /// Routes a request to its end: one `Event::End` after any chunks, like `call::run`.
+    /// Routes a request to its end: one `Event::End` after any chunks, like `call::run`. The
+    /// request is settled with the state (spend, ledger, cache) after the caller has its end.
     pub async fn run(self: Arc<Self>, rr: RouteRequest, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
-        let outcome = self.route(rr, &cancel, &tx).await;
+        let (outcome, finish) = self.route(rr, &cancel, &tx).await;
+        self.settling.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = tx.send(Event::End(Box::new(outcome))).await;
+        drop(tx);
+        self.settle(finish).await;
     }
 
-    async fn route(&self, rr: RouteRequest, cancel: &CancellationToken, tx: &mpsc::Sender<Event>) -> Outcome {
+    /// Settles a request with the state, with the metrics changed since the last settlement
+    /// (the caller counted it in `settling`).
+    async fn settle(&self, mut f: Finish) {
+        if self.state.shared() {
+            f.metrics = self.metrics.drain();
+            self.state.finish(f).await;
+        } else if f.ticket.reserved != 0.0 || !f.spend.is_empty() || f.cache.is_some() {
+            self.state.finish(f).await;
+        }
+        if self.settling.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            self.settled.notify_waiters();
+        }
+    }
+
+    /// Waits until every answered request is settled with the state, and writes what Redis
+    /// could not take earlier; `false` if that did not finish within `within` (before a process
+    /// exits, or at the end of a Lambda handler).
+    pub async fn flush(&self, within: Duration) -> bool {
+        let done = async {
+            loop {
+                let notified = self.settled.notified();
+                if self.settling.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    break;
+                }
+                notified.await;
+            }
+            self.state.flush().await
+        };
+        tokio::time::timeout(within, done).await.unwrap_or(false)
+    }
+
+    async fn route(&self, rr: RouteRequest, cancel: &CancellationToken, tx: &mpsc::Sender<Event>) -> (Outcome, Finish) {
         // `model: "auto"`: the group the hints choose, and why (on the answer).
         let auto = if rr.request.model == "auto" && self.group_name("auto").is_none() {
             let hints = rr.hints.clone().unwrap_or_default();
@@ -274,36 +364,82 @@ impl Router {
             let max_out = u64::from(rr.request.max_completion_tokens.or(rr.request.max_tokens).unwrap_or(1024));
             match self.choose(&hints, prompt, max_out) {
                 Ok(c) => Some(c),
-                Err(e) => return ended(e, None),
+                Err(e) => return (ended(e, None), Finish::default()),
             }
         } else {
             None
         };
-        let mut o = self.route_to(rr, auto.as_ref().map(|c| c.model_group.as_str()), cancel, tx).await;
+        let (mut o, f) = self.route_to(rr, auto.as_ref().map(|c| c.model_group.as_str()), cancel, tx).await;
         if let Some(c) = auto {
             if let Some(r) = o.route.as_mut() {
                 r.auto = Some(c.clone());
             }
             o.completion.llmux.get_or_insert_with(Default::default).auto = Some(c);
         }
-        o
+        (o, f)
     }
 
-    async fn route_to(&self, rr: RouteRequest, chosen: Option<&str>, cancel: &CancellationToken, tx: &mpsc::Sender<Event>) -> Outcome {
+    /// The subjects a request is admitted under: the router, its tags, its user (those with a
+    /// limit or a budget).
+    fn subjects(&self, user: Option<&str>, tags: &[String]) -> Vec<Subject> {
+        let s = &self.settings;
+        let mut out = Vec::new();
+        if s.global_limits.any() {
+            out.push(Subject { key: crate::state::GLOBAL_KEY.to_owned(), limits: s.global_limits.clone() });
+        }
+        for t in tags {
+            if let Some(l) = s.tag_limits.get(t).filter(|l| l.any()) {
+                out.push(Subject { key: crate::state::tag_key(t), limits: l.clone() });
+            }
+        }
+        if let Some(user) = user.filter(|_| s.user_limits.any()) {
+            out.push(Subject { key: user.to_owned(), limits: s.user_limits.clone() });
+        }
+        out
+    }
+
+    /// The budgets a request's cost counts against, with their windows.
+    fn budgets(subjects: &[Subject]) -> Vec<(String, Option<Duration>)> {
+        subjects.iter().filter(|s| s.limits.budget_usd.is_some()).map(|s| (s.key.clone(), s.limits.budget_duration)).collect()
+    }
+
+    /// The most a request can cost on any deployment of `group` (its prompt, and its output at
+    /// the most it may ask for): what a budget reserves while it is in flight.
+    fn most_it_can_cost(&self, group: &str, prompt_tokens: u32, max_out: Option<u32>) -> f64 {
+        self.groups[group]
+            .iter()
+            .map(|d| {
+                let out = max_out.or(d.cfg.max_tokens).map(u64::from).or(d.cfg.info.max_output_tokens).unwrap_or(4096);
+                let u = Usage { prompt_tokens: u64::from(prompt_tokens), completion_tokens: out, ..Default::default() };
+                let c = d.cfg.info.cost(&u);
+                if c.priced && c.total.is_finite() {
+                    c.total
+                } else {
+                    0.0
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    async fn route_to(
+        &self,
+        rr: RouteRequest,
+        chosen: Option<&str>,
+        cancel: &CancellationToken,
+        tx: &mpsc::Sender<Event>,
+    ) -> (Outcome, Finish) {
         let Some(first) = chosen.or_else(|| self.group_name(&rr.request.model)).map(str::to_owned) else {
             let mut known: Vec<&str> = self.order.iter().map(String::as_str).collect();
             known.extend(self.settings.aliases.keys().map(String::as_str));
-            return ended(
-                Error::new(ErrorKind::NotFound, format!("no model group named \"{}\" (known: {})", rr.request.model, known.join(", "))),
-                None,
-            );
+            let e = Error::new(ErrorKind::NotFound, format!("no model group named \"{}\" (known: {})", rr.request.model, known.join(", ")));
+            return (ended(e, None), Finish::default());
         };
+        let subjects = self.subjects(rr.user.as_deref(), &rr.tags);
+        let budgets = Self::budgets(&subjects);
         let needs_tokens = self.limits_count_tokens(&rr.tags)
+            || !budgets.is_empty()
             || self.groups.values().flatten().any(|d| d.cfg.tpm.is_some() || d.cfg.max_input_tokens.is_some());
         let prompt_tokens = if needs_tokens { crate::usage::estimate_prompt_tokens(&rr.request, "gpt-4o") as u32 } else { 0 };
-        if let Err(e) = self.admit(rr.user.as_deref(), &rr.tags, prompt_tokens).await {
-            return ended(e, None);
-        }
         let cache_ttl = match rr.options.cache {
             CacheChoice::Skip => None,
             CacheChoice::Ttl(t) => Some(t),
@@ -317,29 +453,44 @@ impl Router {
             Some(g) => cache::key(rr.user.as_deref(), &ChatRequest { model: g.to_owned(), ..rr.request.clone() }),
             None => cache::key(rr.user.as_deref(), &rr.request),
         });
-        if let Some(k) = &cache_key {
-            if let Some(hit) = self.state.cache_get(k).await {
-                self.metrics.cache(true);
-                if rr.stream {
-                    for ch in &hit.chunks {
-                        if tx.send(Event::Chunk(ch.clone())).await.is_err() {
-                            break;
-                        }
+        let reserve = if budgets.is_empty() {
+            0.0
+        } else {
+            self.most_it_can_cost(&first, prompt_tokens, rr.request.max_completion_tokens.or(rr.request.max_tokens))
+        };
+        // The first attempt's deployment is chosen in the same round trip as the admission.
+        let first_candidates = self.candidates(&first, prompt_tokens, &[], Instant::now()).unwrap_or_default();
+        let ids: Vec<(&str, crate::state::DeploymentLimits)> = first_candidates.iter().map(|d| (d.cfg.id.as_str(), d.limits())).collect();
+        let admission = Admission { subjects: &subjects, tokens: prompt_tokens, reserve, cache: cache_key.as_ref(), candidates: &ids };
+        let admitted = match self.state.admit(admission).await {
+            Ok(a) => a,
+            Err(e) => return (ended(e, None), Finish::default()),
+        };
+        drop(ids);
+        let mut warnings = rr.warnings.clone();
+        warnings.extend(admitted.warning);
+        let mut finish = Finish { ticket: admitted.ticket, spend: budgets, ..Default::default() };
+        if let Some(hit) = admitted.cached {
+            self.metrics.cache(true);
+            if rr.stream {
+                for ch in &hit.chunks {
+                    if tx.send(Event::Chunk(ch.clone())).await.is_err() {
+                        break;
                     }
                 }
-                // A cached answer costs nothing: no usage to bill.
-                let route = Some(Box::new(crate::call::RouteInfo { group: Some(first.clone()), cache_hit: true, ..Default::default() }));
-                return Outcome {
-                    completion: hit.completion.clone(),
-                    usage: None,
-                    cost: None,
-                    error: None,
-                    warnings: rr.warnings.clone(),
-                    route,
-                };
             }
+            // A cached answer costs nothing: no usage to bill.
+            let route = Some(Box::new(crate::call::RouteInfo { group: Some(first.clone()), cache_hit: true, ..Default::default() }));
+            let mut completion = hit.completion.clone();
+            completion.warnings.clone_from(&warnings);
+            let o = Outcome { completion, usage: None, cost: None, error: None, warnings, route };
+            finish.spend.clear();
+            return (o, finish);
+        }
+        if cache_key.is_some() {
             self.metrics.cache(false);
         }
+        let mut pre = admitted.deployment.map(|d| (first_candidates, d));
         // The caller's own `timeout` shortens the router's, never lengthens it.
         let deadline = crate::transport::deadline_in(rr.options.timeout.map_or(self.settings.timeout, |t| t.min(self.settings.timeout)));
         let mut queue: Vec<String> = vec![first.clone()];
@@ -353,7 +504,19 @@ impl Router {
             let group = queue[qi].clone();
             qi += 1;
             let result = self
-                .try_group(&group, &rr, prompt_tokens, deadline, cancel, tx, &mut seen, cache_key.is_some(), &mut bill, &mut attempts)
+                .try_group(
+                    &group,
+                    &rr,
+                    prompt_tokens,
+                    deadline,
+                    cancel,
+                    tx,
+                    &mut seen,
+                    cache_key.is_some(),
+                    &mut bill,
+                    &mut attempts,
+                    pre.take(),
+                )
                 .await;
             match result {
                 Ok((mut o, latency, ttft, deployment_info, deployment_id)) => {
@@ -370,18 +533,21 @@ impl Router {
                         o.completion.llmux.get_or_insert_with(Default::default).cost = Some(c);
                     }
                     let cost = bill.dollars();
+                    finish.cost = cost;
                     if let Some(u) = &o.usage {
-                        self.ledger.record(&group, rr.user.as_deref(), *u, cost);
+                        finish.record = Some(self.ledger.record(&group, rr.user.as_deref(), *u, cost));
                         self.metrics.success(&group, latency, ttft, u, cost);
-                        self.spend(rr.user.as_deref(), &rr.tags, cost).await;
                     }
                     if o.error.is_none() {
                         if let (Some(k), Some(ttl)) = (cache_key, cache_ttl) {
-                            self.state.cache_put(k, o.completion.clone(), rr.stream.then(|| std::mem::take(&mut seen)), ttl).await;
+                            let entry = Cached::new(o.completion.clone(), rr.stream.then(|| std::mem::take(&mut seen)), ttl);
+                            finish.cache = Some((k, Arc::new(entry)));
                         }
                     }
-                    o.warnings.splice(0..0, rr.warnings.iter().cloned());
-                    return o;
+                    o.warnings.splice(0..0, warnings);
+                    // The answer says what the router said too (dropped settings, local state).
+                    o.completion.warnings.clone_from(&o.warnings);
+                    return (o, finish);
                 }
                 Err(e) => {
                     let kind = e.kind;
@@ -406,18 +572,16 @@ impl Router {
         }
         let mut o = ended(last_error.unwrap_or_else(|| Error::new(ErrorKind::Internal, "no attempt was made")), bill.usage);
         o.cost = bill.cost;
-        o.warnings = rr.warnings;
+        o.warnings = warnings;
         o.route = Some(Box::new(crate::call::RouteInfo {
             group: queue.get(qi.saturating_sub(1)).cloned(),
             attempts,
             fallbacks: queue.get(1..qi).map(<[String]>::to_vec).unwrap_or_default(),
             ..Default::default()
         }));
-        if o.usage.is_some() {
-            // What failed attempts used is billed too, each at its deployment's prices.
-            self.spend(rr.user.as_deref(), &rr.tags, bill.dollars()).await;
-        }
-        o
+        // What failed attempts used is billed too, each at its deployment's prices.
+        finish.cost = if o.usage.is_some() { bill.dollars() } else { 0.0 };
+        (o, finish)
     }
 
     /// Appends `first`'s fallback groups from `map` to the queue, each once.
@@ -437,42 +601,6 @@ impl Router {
         s.user_limits.tpm.is_some()
             || s.global_limits.tpm.is_some()
             || tags.iter().any(|t| s.tag_limits.get(t).is_some_and(|l| l.tpm.is_some()))
-    }
-
-    /// Admits a request under the router's global limits, its tags' limits and its user's,
-    /// in that order; the first refusal is the answer.
-    async fn admit(&self, user: Option<&str>, tags: &[String], tokens: u32) -> Result<()> {
-        let s = &self.settings;
-        if s.global_limits.any() {
-            self.state.admit_user(crate::state::GLOBAL_KEY, &s.global_limits, tokens).await?;
-        }
-        for t in tags {
-            if let Some(l) = s.tag_limits.get(t).filter(|l| l.any()) {
-                self.state.admit_user(&crate::state::tag_key(t), l, tokens).await?;
-            }
-        }
-        if let Some(user) = user {
-            if s.user_limits.any() {
-                self.state.admit_user(user, &s.user_limits, tokens).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts a request's cost against every budget it falls under.
-    async fn spend(&self, user: Option<&str>, tags: &[String], cost: f64) {
-        let s = &self.settings;
-        if s.global_limits.budget_usd.is_some() {
-            self.state.record_spend(crate::state::GLOBAL_KEY, cost, s.global_limits.budget_duration).await;
-        }
-        for t in tags {
-            if let Some(l) = s.tag_limits.get(t).filter(|l| l.budget_usd.is_some()) {
-                self.state.record_spend(&crate::state::tag_key(t), cost, l.budget_duration).await;
-            }
-        }
-        if let (Some(user), Some(_)) = (user, s.user_limits.budget_usd) {
-            self.state.record_spend(user, cost, s.user_limits.budget_duration).await;
-        }
     }
 
     /// Records a deployment's failure: metrics, its last error, and (when the failure says the
@@ -499,11 +627,12 @@ impl Router {
         keep: bool,
         bill: &mut Bill,
         attempts: &mut u32,
+        pre: Option<group::Preadmitted>,
     ) -> Result<(Outcome, Duration, Duration, std::sync::Arc<config::ModelInfo>, String)> {
         let num_retries = rr.options.max_retries.unwrap_or(self.settings.num_retries);
         let mut chat = ChatAttempt { rr, cancel, tx, seen, keep, attempts };
         let ((o, latency, ttft), d) =
-            self.try_group_with(group, num_retries, prompt_tokens, prompt_tokens, deadline, cancel, bill, &mut chat).await?;
+            self.try_group_with(group, num_retries, prompt_tokens, prompt_tokens, deadline, cancel, bill, &mut chat, pre).await?;
         if let Some(e) = &o.error {
             // It failed after the caller had chunks: no retry, no fallback.
             self.failure(group, &d, e).await;

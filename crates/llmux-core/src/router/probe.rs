@@ -37,11 +37,13 @@ impl Router {
 
     /// A probe is a billed request: its usage goes into the ledger (as the router's own, no
     /// user) and the token and cost metrics.
-    fn bill_probe(&self, group: &str, d: &Deployment, usage: Option<crate::chat::Usage>, took: Duration) {
+    async fn bill_probe(&self, group: &str, d: &Deployment, usage: Option<crate::chat::Usage>, took: Duration) {
         if let Some(u) = usage {
             let cost = d.cfg.info.cost(&u).total;
-            self.ledger.record(group, None, u, cost);
+            let record = self.ledger.record(group, None, u, cost);
             self.metrics.success(group, took, took, &u, cost);
+            self.settling.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.settle(crate::state::Finish { record: Some(record), ..Default::default() }).await;
         }
     }
 
@@ -53,7 +55,7 @@ impl Router {
             match req.and_then(|r| self.embed_call_for(d, &r, TIMEOUT)) {
                 Ok(call) => {
                     let o = crate::embed::run(call, cancel.child_token()).await;
-                    self.bill_probe(group, d, o.usage, start.elapsed());
+                    self.bill_probe(group, d, o.usage, start.elapsed()).await;
                     o.error.map_or(Ok(()), Err)
                 }
                 Err(e) => Err(e),
@@ -68,7 +70,7 @@ impl Router {
             match self.call_for(d, &probe, TIMEOUT, Some(true)) {
                 Ok(call) => {
                     let o = crate::call::run_to_end(call, false, cancel.child_token()).await.1;
-                    self.bill_probe(group, d, o.usage, start.elapsed());
+                    self.bill_probe(group, d, o.usage, start.elapsed()).await;
                     o.error.map_or(Ok(()), Err)
                 }
                 Err(e) => Err(e),
