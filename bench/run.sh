@@ -2,7 +2,7 @@
 # `npm run bench`: builds what the benchmarks need (the release addon into bench/.build, the Rust
 # mock, the bench's npm packages, LiteLLM in bench/.venv when PyPI answers) and runs them on
 # Node 22, the Lambda runtime. Pass --quick for one round, --skip-python to leave LiteLLM out;
-# `embeddings` first runs the embeddings benchmark (bench/embed.mjs) instead.
+# `embeddings`, `overhead` and `redis` run bench/embed.mjs, overhead.mjs and redis.mjs instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/napi ] || npm ci --no-audit --no-fund
@@ -23,6 +23,10 @@ fi
 if [ "${1:-}" = "overhead" ]; then
   shift
   NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/overhead.mjs "$@"
+fi
+if [ "${1:-}" = "redis" ]; then
+  shift
+  NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/redis.mjs "$@"
 fi
 if [ "${1:-}" = "embeddings" ]; then
   shift

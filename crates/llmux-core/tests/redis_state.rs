@@ -285,3 +285,116 @@ fn budgets_can_fail_closed() {
         assert!(a.admit(ask(&rpm, 0.0)).await.is_ok(), "limits without a budget go on locally");
     });
 }
+
+/// Three cluster nodes in a temporary directory, their slots assigned by `redis-cli --cluster`.
+struct Cluster {
+    nodes: Vec<Server>,
+    _dir: std::path::PathBuf,
+}
+
+impl Cluster {
+    fn start() -> Option<Cluster> {
+        let _probe = server()?;
+        let dir = std::env::temp_dir().join(format!("llmux-cluster-{}-{}", std::process::id(), free_port()));
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let d = dir.join(port.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            let child = Command::new("redis-server")
+                .current_dir(&d)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server starts");
+            let t0 = Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(t0.elapsed() < Duration::from_secs(10));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            nodes.push(Server { child, port });
+        }
+        let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let ok = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "redis-cli --cluster create");
+        Some(Cluster { nodes, _dir: dir })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in &mut self.nodes {
+            n.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+#[test]
+fn a_redis_cluster_takes_every_script_without_crossslot() {
+    let Some(cluster) = Cluster::start() else { return };
+    rt().block_on(async {
+        let mut cfg = RedisConfig::at(&format!("redis://127.0.0.1:{}", cluster.nodes[0].port), "cl");
+        cfg.nodes = cluster.nodes.iter().map(|n| format!("redis://127.0.0.1:{}", n.port)).collect();
+        cfg.cluster = true;
+        cfg.timeout = Duration::from_millis(500);
+        let (a, b) = (RedisState::new(cfg.clone(), 1 << 20), RedisState::new(cfg, 1 << 20));
+        let limits =
+            UserLimits { rpm: Some(100), tpm: Some(100_000), budget_usd: Some(5.0), budget_duration: Some(Duration::from_secs(60)) };
+        // The router, a tag and a user in one admission, with the cache and two deployments:
+        // keys of many kinds in one script.
+        let subjects = vec![
+            Subject { key: llmux_core::state::GLOBAL_KEY.into(), limits: limits.clone() },
+            Subject { key: llmux_core::state::tag_key("search"), limits: limits.clone() },
+            Subject { key: "alice".into(), limits },
+        ];
+        let req: llmux_core::chat::ChatRequest =
+            serde_json::from_value(serde_json::json!({"model": "g", "messages": [{"role": "user", "content": "hi"}]})).unwrap();
+        let key = llmux_core::cache::key(Some("alice"), &req);
+        let lim = DeploymentLimits { rpm: Some(10), tpm: Some(10_000) };
+        let admission =
+            Admission { subjects: &subjects, tokens: 10, reserve: 0.5, cache: Some(&key), candidates: &[("g#1", lim), ("g#2", lim)] };
+        let admitted = a.admit(admission).await.unwrap();
+        assert!(admitted.warning.is_none(), "{:?}", admitted.warning);
+        assert_eq!(admitted.deployment, Some(Ok(0)));
+        assert!(admitted.ticket.shared);
+        let spend: Vec<(String, Option<Duration>)> = subjects.iter().map(|s| (s.key.clone(), Some(Duration::from_secs(60)))).collect();
+        let record = Record::new("g", Some("alice"), Usage { prompt_tokens: 10, completion_tokens: 2, ..Default::default() }, 0.01);
+        let entry = Arc::new(Cached::new(answer("from the cluster"), None, Duration::from_secs(60)));
+        let f = Finish {
+            ticket: admitted.ticket,
+            cost: 0.01,
+            spend,
+            record: Some(record),
+            cache: Some((key, entry)),
+            metrics: vec![("req\u{1f}g\u{1f}g#1".to_owned(), 1.0)],
+        };
+        b.finish(f).await;
+        assert_eq!(b.backlog_len(), 0, "the settlement was written");
+        let again = Admission { subjects: &subjects, tokens: 10, reserve: 0.5, cache: Some(&key), candidates: &[] };
+        let hit = b.admit(again).await.unwrap();
+        assert!(hit.warning.is_none() && hit.cached.is_some(), "a hit through the cluster");
+        assert!(a.record_failure("g#1", 1, Duration::from_secs(30)).await);
+        assert_eq!(b.admit_deployment(&[("g#1", lim), ("g#2", lim)], 1).await, Ok(1));
+        b.vectors_put(vec![(key, Arc::from(vec![1.0f32, 2.0]))], Duration::from_secs(60)).await;
+        let got = a.vectors_get(&[key, [7u8; 32]]).await;
+        assert_eq!(got[0].as_deref(), Some(&[1.0f32, 2.0][..]));
+        assert!(got[1].is_none());
+        assert_eq!(a.records_since(0.0).await.map(|r| r.len()), Some(1));
+        assert!(a.metric_fields().await.is_some());
+        let mut text = String::new();
+        a.render_own_metrics(&mut text);
+        let errors = text.lines().filter(|l| l.starts_with("llmux_redis_errors_total{") && !l.ends_with(" 0")).count();
+        assert_eq!(errors, 0, "no command failed (a CROSSSLOT would have): {text}");
+    });
+}

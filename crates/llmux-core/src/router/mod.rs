@@ -46,7 +46,12 @@ pub struct Router {
     /// so `flush` never misses one).
     settling: std::sync::atomic::AtomicUsize,
     settled: tokio::sync::Notify,
+    /// When metrics last went to the shared totals.
+    metrics_sent: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How often an instance adds its metrics to the shared totals (with a request's settlement).
+const METRICS_EVERY: Duration = Duration::from_secs(1);
 
 /// One request to route.
 pub struct RouteRequest {
@@ -152,6 +157,7 @@ impl Router {
             order,
             settling: Default::default(),
             settled: tokio::sync::Notify::new(),
+            metrics_sent: std::sync::Mutex::new(None),
         }
     }
 
@@ -329,13 +335,28 @@ impl Router {
     /// (the caller counted it in `settling`).
     async fn settle(&self, mut f: Finish) {
         if self.state.shared() {
-            f.metrics = self.metrics.drain();
+            // Metrics go to the shared totals at most once a second: a request's own changes
+            // are dozens of fields (histogram buckets), too many to write every time.
+            if self.metrics_due() {
+                f.metrics = self.metrics.drain();
+            }
             self.state.finish(f).await;
         } else if f.ticket.reserved != 0.0 || !f.spend.is_empty() || f.cache.is_some() {
             self.state.finish(f).await;
         }
         if self.settling.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
             self.settled.notify_waiters();
+        }
+    }
+
+    fn metrics_due(&self) -> bool {
+        let mut last = self.metrics_sent.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if last.is_none_or(|t| now.duration_since(t) >= METRICS_EVERY) {
+            *last = Some(now);
+            true
+        } else {
+            false
         }
     }
 
@@ -350,6 +371,12 @@ impl Router {
                     break;
                 }
                 notified.await;
+            }
+            if self.state.shared() {
+                let metrics = self.metrics.drain();
+                if !metrics.is_empty() {
+                    self.state.finish(Finish { metrics, ..Default::default() }).await;
+                }
             }
             self.state.flush().await
         };

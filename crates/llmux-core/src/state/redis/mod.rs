@@ -39,6 +39,8 @@ const PAUSE: Duration = Duration::from_millis(500);
 const FAIL_WINDOW_MS: u64 = 60_000;
 /// Ledger records kept in Redis (the local ledger keeps as many).
 const LEDGER_CAP: u64 = 100_000;
+/// Reads for `getUsage` and `metrics` (the whole ledger may be 100,000 records).
+const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Settlements kept while Redis is away, to write when it is back.
 const BACKLOG_CAP: usize = 10_000;
 
@@ -198,14 +200,14 @@ impl RedisState {
         if self.cfg.cluster {
             let client = redis::cluster::ClusterClient::builder(info)
                 .connection_timeout(self.cfg.connect_timeout)
-                .response_timeout(self.cfg.timeout)
+                .response_timeout(REPORT_TIMEOUT)
                 .build()?;
             Ok(Conn::Cluster(client.get_async_connection().await?))
         } else {
             let client = redis::Client::open(info.remove(0))?;
             let config = redis::aio::ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(self.cfg.connect_timeout))
-                .set_response_timeout(Some(self.cfg.timeout))
+                .set_response_timeout(Some(REPORT_TIMEOUT))
                 .set_number_of_retries(2)
                 .set_max_delay(Duration::from_millis(500));
             Ok(Conn::One(ConnectionManager::new_with_config(client, config).await?))
@@ -244,6 +246,14 @@ impl RedisState {
     where
         Fut: std::future::Future<Output = RedisResult<T>>,
     {
+        self.within(what, self.cfg.timeout, op).await
+    }
+
+    /// `with` under another deadline (reads for reports, which may be large).
+    async fn within<T, Fut>(&self, what: &'static str, deadline: Duration, op: impl FnOnce(Conn) -> Fut) -> Option<T>
+    where
+        Fut: std::future::Future<Output = RedisResult<T>>,
+    {
         if self.paused() {
             return None;
         }
@@ -258,14 +268,14 @@ impl RedisState {
                 return None;
             }
         };
-        match tokio::time::timeout(self.cfg.timeout, op(conn.clone())).await {
+        match tokio::time::timeout(deadline, op(conn.clone())).await {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 self.failed(what, short(&e).to_owned());
                 None
             }
             Err(_) => {
-                self.failed(what, format!("no answer within {} ms", self.cfg.timeout.as_millis()));
+                self.failed(what, format!("no answer within {} ms", deadline.as_millis()));
                 None
             }
         }
@@ -596,7 +606,7 @@ impl RouterState for RedisState {
             type Entry = (String, Vec<(String, String)>);
             // A read of the whole ledger may take longer than one request's deadline.
             let rows: Vec<Entry> = self
-                .with("records", |mut c| async move {
+                .within("records", REPORT_TIMEOUT, |mut c| async move {
                     let v: RValue = c.query(cmd).await?;
                     Ok(parse_entries(&v))
                 })
@@ -617,7 +627,7 @@ impl RouterState for RedisState {
             let mut cmd = redis::cmd("HGETALL");
             cmd.arg(self.key("metrics"));
             let cmd = &cmd;
-            let pairs: Vec<(String, String)> = self.with("metrics", |mut c| async move { c.query(cmd).await }).await?;
+            let pairs: Vec<(String, String)> = self.within("metrics", REPORT_TIMEOUT, |mut c| async move { c.query(cmd).await }).await?;
             Some(pairs.into_iter().filter_map(|(k, v)| Some((k, v.parse::<f64>().ok()?))).collect())
         })
     }
