@@ -27,9 +27,9 @@ after(async () => {
 })
 
 /** Runs one instance; resolves with what it printed. */
-function instance(job) {
+function instance(job, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [worker, JSON.stringify(job)], { env: { ...process.env, LLMUX_MOCK: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [worker, JSON.stringify(job)], { env: { ...process.env, LLMUX_MOCK: '1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`instance failed: ${err.message}\n${stderr}`))
       try {
         resolve(JSON.parse(stdout))
@@ -98,6 +98,30 @@ describe('shared state through Redis', { skip }, () => {
     assert.equal(f.hits.cache, 2, "alice's answer came from the shared cache; bob's was asked for")
   })
 
+  test('property: across processes, a cached answer reaches only the user it was made for, and every repeat is a hit', async () => {
+    f.reset()
+    const config = shared([f.deployment('g', 'who', 'who')], { cache: { ttl: 60 } })
+    const users = ['ann', 'ben', 'cat', 'dan']
+    const prompts = ['p0', 'p1', 'p2', 'p3', 'p4']
+    let seed = 20261201
+    const rnd = (n) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const seqs = [0, 1, 2].map(() => Array.from({ length: 25 }, () => ({ user: users[rnd(users.length)], content: prompts[rnd(prompts.length)] })))
+    const outs = []
+    for (const requests of seqs) outs.push(await instance({ config, op: 'sequence', requests }))
+    outs.forEach((o, i) =>
+      o.results.forEach((r, j) => {
+        const { user, content } = seqs[i][j]
+        assert.ok(r.ok, r.message)
+        assert.ok(r.text.startsWith(`${user}|${content}|`), `process ${i + 1}, request ${j + 1} (${user}, ${content}) got "${r.text}"`)
+      }),
+    )
+    const distinct = new Set(seqs.flat().map((r) => `${r.user}|${r.content}`))
+    assert.equal(f.hits.who, distinct.size, 'the provider was asked once per user and prompt, whichever process asked')
+  })
+
   test('a budget spent in one process stops the others; usage and metrics are every process’s', async () => {
     f.reset()
     // 10 prompt + 1 completion tokens at $0.01 each: $0.11 a request; the budget is $0.30.
@@ -154,6 +178,15 @@ describe('shared state through Redis', { skip }, () => {
 })
 
 describe('Redis settings', { skip }, () => {
+  test("LiteLLM's REDIS_HOST / REDIS_PORT variables share state with no redis setting in the config", async () => {
+    const config = { model_list: [f.deployment('g', 'env', 'ok')], router_settings: { user_limits: { rpm: 5 } } }
+    const env = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(srv.port) }
+    const at = Date.now() + 1500
+    const user = `env-${process.pid}-${Date.now()}`
+    const outs = await Promise.all([1, 2].map(() => instance({ config, op: 'burst', n: 5, user, at }, env)))
+    assert.equal(okCount(outs.flatMap((o) => o.results)), 5, 'one limit for both processes')
+  })
+
   test('a redis URL that is not one is a ConfigurationError naming the setting', () => {
     assert.throws(
       () => new Router({ model_list: [f.deployment('g', 'x', 'ok')], router_settings: { redis_url: 'http://cache:6379' } }),

@@ -8,6 +8,8 @@
 //   trickle       a chunk every 100 ms
 //   flaky         500 half the time, else ok
 //   filter        400 content_filter        ctx   400 context_length_exceeded
+//   who           answers `<user>|<last message>|<n>` (n counts the server's answers): whom an
+//                 answer was made for, and which one it was
 import http from 'node:http'
 
 export async function startFaultServer() {
@@ -54,10 +56,17 @@ export async function startFaultServer() {
     out += `data: ${JSON.stringify({ id: 'chatcmpl-f', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage })}\n\n`
     res.end(out + 'data: [DONE]\n\n')
   }
+  let made = 0
   function serve(behaviour, body, req, res) {
     switch (behaviour) {
       case 'ok':
         return ok(body, res)
+      case 'who': {
+        const text = `${body.user ?? '-'}|${body.messages.at(-1).content}|${++made}`
+        res.writeHead(200, { 'content-type': 'application/json' })
+        const usage = { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 }
+        return res.end(JSON.stringify({ id: `chatcmpl-${made}`, object: 'chat.completion', created: 1, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage }))
+      }
       case '429':
         return fail(res, 429, 'rate_limit_exceeded', 'slow down', { 'retry-after-ms': '10' })
       case '500':

@@ -398,3 +398,128 @@ fn a_redis_cluster_takes_every_script_without_crossslot() {
         assert_eq!(errors, 0, "no command failed (a CROSSSLOT would have): {text}");
     });
 }
+
+/// A private CA and a certificate for 127.0.0.1 signed by it, made by the openssl CLI.
+fn certificates(dir: &std::path::Path) -> Option<()> {
+    let run = |args: &[&str]| Command::new("openssl").current_dir(dir).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if run(&["version"]).is_err() {
+        eprintln!("SKIPPED: the TLS test needs the openssl CLI");
+        return None;
+    }
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=llmux test CA",
+        ][..],
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    ] {
+        assert!(run(args).is_ok_and(|s| s.success()), "openssl {args:?}");
+    }
+    Some(())
+}
+
+#[test]
+fn rediss_with_a_private_ca() {
+    let Some(_probe) = server() else { return };
+    let dir = std::env::temp_dir().join(format!("llmux-tls-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    if certificates(&dir).is_none() {
+        return;
+    }
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .current_dir(&dir)
+        .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--tls-cert-file", "server.pem", "--tls-key-file", "server.key", "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let _srv = Server { child, port };
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "redis-server (TLS) did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rt().block_on(async {
+        let url = format!("rediss://127.0.0.1:{port}");
+        let subjects = user("u", UserLimits { rpm: Some(10), ..Default::default() });
+        let mut cfg = RedisConfig::at(&url, "tls");
+        cfg.ca_certs = Some(std::fs::read(dir.join("ca.pem")).unwrap());
+        cfg.timeout = Duration::from_millis(500);
+        let trusted = RedisState::new(cfg, 1 << 20);
+        let a = trusted.admit(ask(&subjects, 0.0)).await.unwrap();
+        assert!(a.warning.is_none(), "TLS with the private CA: {:?}", a.warning);
+        // The public roots do not know this CA: the certificate is refused, and the request is
+        // served locally, saying so.
+        let untrusted = RedisState::new(RedisConfig::at(&url, "tls"), 1 << 20);
+        let a = untrusted.admit(ask(&subjects, 0.0)).await.unwrap();
+        assert!(a.warning.is_some_and(|w| w.contains("unavailable")));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_hung_redis_costs_a_timeout_then_local_state_until_it_answers_again() {
+    let Some(srv) = server() else { return };
+    rt().block_on(async {
+        let a = state(&srv.url(), "hung");
+        let subjects = user("u", UserLimits { rpm: Some(1000), ..Default::default() });
+        assert!(a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_none());
+        let pid = srv.child.id().to_string();
+        assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+        let t0 = Instant::now();
+        let r = a.admit(ask(&subjects, 0.0)).await.unwrap();
+        let took = t0.elapsed();
+        assert!(r.warning.as_deref().is_some_and(|w| w.contains("no answer within 50 ms")), "{:?}", r.warning);
+        assert!(took >= Duration::from_millis(45) && took < Duration::from_millis(400), "{took:?}");
+        // Paused: the next requests do not wait on it.
+        let t0 = Instant::now();
+        for _ in 0..50 {
+            assert!(a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_some());
+        }
+        assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+        assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+        let t0 = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_none() {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "did not come back");
+        }
+    });
+}

@@ -22,6 +22,7 @@ pub const KEYS: &[&str] = &[
     "redis_password",
     "redis_username",
     "redis_ssl",
+    "redis_ssl_ca_certs",
     "redis_startup_nodes",
     "redis_namespace",
     "redis_timeout",
@@ -74,6 +75,8 @@ pub struct RedisConfig {
     pub fail_closed: bool,
     /// Cached answers larger than this stay out of Redis (in the local cache only).
     pub max_item_bytes: usize,
+    /// PEM certificates to trust for `rediss://` instead of the public roots (a private CA).
+    pub ca_certs: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for RedisConfig {
@@ -200,7 +203,18 @@ impl RedisConfig {
             None => 1 << 20,
             Some(s) => s.trim().parse::<usize>().map_err(|_| err("redis_max_item_bytes", "must be a number of bytes"))?,
         };
+        let ca_certs = match setting("redis_ssl_ca_certs", "REDIS_SSL_CA_CERTS") {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(&path).map_err(|e| err("redis_ssl_ca_certs", format!("cannot read \"{path}\": {e}")))?;
+                if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+                    return Err(err("redis_ssl_ca_certs", format!("\"{path}\" holds no PEM certificate")));
+                }
+                Some(pem)
+            }
+        };
         Ok(Some(RedisConfig {
+            ca_certs,
             nodes,
             cluster,
             username: setting("redis_username", "REDIS_USERNAME"),
@@ -227,6 +241,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(1),
             fail_closed: false,
             max_item_bytes: 1 << 20,
+            ca_certs: None,
         }
     }
 }

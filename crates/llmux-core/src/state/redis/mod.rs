@@ -197,14 +197,19 @@ impl RedisState {
             i = i.set_redis_settings(r);
             info.push(i);
         }
+        let certs = || redis::TlsCertificates { client_tls: None, root_cert: self.cfg.ca_certs.clone() };
         if self.cfg.cluster {
-            let client = redis::cluster::ClusterClient::builder(info)
-                .connection_timeout(self.cfg.connect_timeout)
-                .response_timeout(REPORT_TIMEOUT)
-                .build()?;
-            Ok(Conn::Cluster(client.get_async_connection().await?))
+            let mut b =
+                redis::cluster::ClusterClient::builder(info).connection_timeout(self.cfg.connect_timeout).response_timeout(REPORT_TIMEOUT);
+            if self.cfg.ca_certs.is_some() {
+                b = b.certs(certs());
+            }
+            Ok(Conn::Cluster(b.build()?.get_async_connection().await?))
         } else {
-            let client = redis::Client::open(info.remove(0))?;
+            let client = match self.cfg.ca_certs {
+                Some(_) => redis::Client::build_with_tls(info.remove(0), certs())?,
+                None => redis::Client::open(info.remove(0))?,
+            };
             let config = redis::aio::ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(self.cfg.connect_timeout))
                 .set_response_timeout(Some(REPORT_TIMEOUT))
