@@ -130,7 +130,10 @@ impl Router {
     pub fn new(engine: Arc<Engine>, cfg: RouterConfig) -> Result<Self> {
         let cache_bytes = cfg.settings.cache.as_ref().map(|c| c.max_bytes).unwrap_or(64 << 20);
         let state: Arc<dyn RouterState> = match RedisConfig::resolve(&cfg.settings.redis, &*engine)? {
-            Some(r) => Arc::new(RedisState::new(r, cache_bytes)),
+            Some(mut r) => {
+                r.reservation_life = cfg.settings.timeout + Duration::from_secs(60);
+                Arc::new(RedisState::new(r, cache_bytes))
+            }
             None => Arc::new(MemoryState::new(cache_bytes)),
         };
         Ok(Router::with_state(engine, cfg, state))

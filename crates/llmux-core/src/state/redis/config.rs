@@ -77,6 +77,9 @@ pub struct RedisConfig {
     pub max_item_bytes: usize,
     /// PEM certificates to trust for `rediss://` instead of the public roots (a private CA).
     pub ca_certs: Option<Vec<u8>>,
+    /// How long a budget reservation holds if its request is never settled (its instance died):
+    /// past the longest a request may take (the router's `timeout`).
+    pub reservation_life: Duration,
 }
 
 impl std::fmt::Debug for RedisConfig {
@@ -214,6 +217,7 @@ impl RedisConfig {
             }
         };
         Ok(Some(RedisConfig {
+            reservation_life: Duration::from_secs(3600),
             ca_certs,
             nodes,
             cluster,
@@ -242,6 +246,7 @@ impl RedisConfig {
             fail_closed: false,
             max_item_bytes: 1 << 20,
             ca_certs: None,
+            reservation_life: Duration::from_secs(3600),
         }
     }
 }

@@ -346,7 +346,7 @@ impl RedisState {
     /// A reservation outlives any request (the router's longest deadline) and then lapses, so
     /// an instance that died mid-request holds no budget for ever.
     fn reservation_life(&self) -> Duration {
-        Duration::from_secs(3600)
+        self.cfg.reservation_life.max(Duration::from_secs(1))
     }
 
     async fn admit_shared(&self, a: &Admission<'_>) -> Option<Result<Admitted>> {
