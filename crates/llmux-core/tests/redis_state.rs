@@ -137,6 +137,14 @@ fn a_budget_counts_what_is_in_flight_and_settles_at_the_real_cost() {
         // A restart of an instance forgets nothing: the total is in Redis.
         let c = state(&srv.url(), "b");
         assert!(c.admit(ask(&subjects, 0.0)).await.is_err());
+        // A window that ends starts the spend again from nothing, by the server's clock.
+        let window = Some(Duration::from_millis(300));
+        let short = user("w", UserLimits { budget_usd: Some(1.0), budget_duration: window, ..Default::default() });
+        let t = a.admit(ask(&short, 0.0)).await.unwrap().ticket;
+        a.finish(Finish { ticket: t, cost: 1.5, spend: vec![("w".into(), window)], ..Default::default() }).await;
+        assert!(b.admit(ask(&short, 0.0)).await.is_err());
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert!(b.admit(ask(&short, 0.0)).await.is_ok(), "a new window");
     });
 }
 

@@ -87,8 +87,12 @@ impl Router {
         let mut finish = Finish::default();
         let mut o = self.embed_inner(&er, &cancel, &mut finish).await;
         o.warnings.splice(0..0, er.warnings.iter().cloned());
-        // Settled after the caller has its answer.
+        // Settled after the caller has its answer (in-process: before, as it costs nothing).
         self.settling.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !self.state.shared() {
+            self.settle(finish).await;
+            return o;
+        }
         let router = self.clone();
         tokio::spawn(async move { router.settle(finish).await });
         o

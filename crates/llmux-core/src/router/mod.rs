@@ -329,6 +329,13 @@ impl Router {
     pub async fn run(self: Arc<Self>, rr: RouteRequest, cancel: CancellationToken, tx: mpsc::Sender<Event>) {
         let (outcome, finish) = self.route(rr, &cancel, &tx).await;
         self.settling.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !self.state.shared() {
+            // In-process settling costs nothing: done before the answer, so a caller's next
+            // request always sees this one's spend and cache entry.
+            self.settle(finish).await;
+            let _ = tx.send(Event::End(Box::new(outcome))).await;
+            return;
+        }
         let _ = tx.send(Event::End(Box::new(outcome))).await;
         drop(tx);
         self.settle(finish).await;
