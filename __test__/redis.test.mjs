@@ -43,7 +43,8 @@ function instance(job, env = {}) {
 /** A config whose routers share state in this test's own namespace. */
 function shared(modelList, settings = {}) {
   ns += 1
-  return { model_list: modelList, router_settings: { redis_url: srv.url, redis_namespace: `t${ns}-${process.pid}`, ...settings } }
+  // A generous deadline: a loaded CI machine must not turn these guarantees into fallbacks.
+  return { model_list: modelList, router_settings: { redis_url: srv.url, redis_namespace: `t${ns}-${process.pid}`, redis_timeout: 0.5, ...settings } }
 }
 
 const okCount = (rs) => rs.filter((r) => r.ok).length

@@ -67,8 +67,11 @@ fn server() -> Option<Server> {
     Some(Server::start_on(free_port()))
 }
 
+/// A state at `url`; the deadline is generous, so a loaded machine never makes a test fall back.
 fn state(url: &str, ns: &str) -> Arc<RedisState> {
-    Arc::new(RedisState::new(RedisConfig::at(url, ns), 1 << 20))
+    let mut cfg = RedisConfig::at(url, ns);
+    cfg.timeout = Duration::from_millis(500);
+    Arc::new(RedisState::new(cfg, 1 << 20))
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -253,7 +256,7 @@ fn redis_down_is_served_locally_and_recovers_by_itself() {
         for _ in 0..100 {
             a.admit(ask(&subjects, 0.0)).await.unwrap();
         }
-        assert!(t0.elapsed() < Duration::from_millis(200), "{:?}", t0.elapsed());
+        assert!(t0.elapsed() < Duration::from_millis(1000), "{:?}", t0.elapsed());
         a.finish(Finish { ticket: admitted.ticket, cost: 1.5, spend: spend.clone(), ..Default::default() }).await;
         assert_eq!(a.backlog_len(), 1, "kept to write when Redis is back");
         let mut text = String::new();
@@ -335,6 +338,19 @@ impl Cluster {
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "redis-cli --cluster create");
+        // The slots are assigned; the nodes still have to agree (gossip) before the cluster
+        // takes commands everywhere.
+        let t0 = Instant::now();
+        for n in &nodes {
+            loop {
+                let out = Command::new("redis-cli").args(["-p", &n.port.to_string(), "cluster", "info"]).output().expect("redis-cli runs");
+                if String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(20), "the cluster did not converge");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         Some(Cluster { nodes, _dir: dir })
     }
 }
@@ -355,7 +371,8 @@ fn a_redis_cluster_takes_every_script_without_crossslot() {
         let mut cfg = RedisConfig::at(&format!("redis://127.0.0.1:{}", cluster.nodes[0].port), "cl");
         cfg.nodes = cluster.nodes.iter().map(|n| format!("redis://127.0.0.1:{}", n.port)).collect();
         cfg.cluster = true;
-        cfg.timeout = Duration::from_millis(500);
+        // A loaded two-core machine: the point here is CROSSSLOT, not latency.
+        cfg.timeout = Duration::from_secs(3);
         let (a, b) = (RedisState::new(cfg.clone(), 1 << 20), RedisState::new(cfg, 1 << 20));
         let limits =
             UserLimits { rpm: Some(100), tpm: Some(100_000), budget_usd: Some(5.0), budget_duration: Some(Duration::from_secs(60)) };
@@ -504,7 +521,7 @@ fn rediss_with_a_private_ca() {
 fn a_hung_redis_costs_a_timeout_then_local_state_until_it_answers_again() {
     let Some(srv) = server() else { return };
     rt().block_on(async {
-        let a = state(&srv.url(), "hung");
+        let a = RedisState::new(RedisConfig::at(&srv.url(), "hung"), 1 << 20);
         let subjects = user("u", UserLimits { rpm: Some(1000), ..Default::default() });
         assert!(a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_none());
         let pid = srv.child.id().to_string();
@@ -513,13 +530,13 @@ fn a_hung_redis_costs_a_timeout_then_local_state_until_it_answers_again() {
         let r = a.admit(ask(&subjects, 0.0)).await.unwrap();
         let took = t0.elapsed();
         assert!(r.warning.as_deref().is_some_and(|w| w.contains("no answer within 50 ms")), "{:?}", r.warning);
-        assert!(took >= Duration::from_millis(45) && took < Duration::from_millis(400), "{took:?}");
+        assert!(took >= Duration::from_millis(45) && took < Duration::from_secs(1), "{took:?}");
         // Paused: the next requests do not wait on it.
         let t0 = Instant::now();
         for _ in 0..50 {
             assert!(a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_some());
         }
-        assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+        assert!(t0.elapsed() < Duration::from_millis(500), "{:?}", t0.elapsed());
         assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
         let t0 = Instant::now();
         loop {
