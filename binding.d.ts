@@ -29,7 +29,17 @@ export declare class EmbedHandle {
   cancel(): void
 }
 
+export declare class GatewayHandle {
+  get url(): string
+  get port(): number
+  get warnings(): Array<string>
+  /** Stops accepting, lets requests in progress finish (the configured grace), then ends. */
+  close(): Promise<void>
+}
+
 export declare class RouterHandle {
+  /** Serves this router (its state, its cache, its metrics) with the given `general_settings`. */
+  serve(generalSettingsJson: string, host: string, portNumber: number, accessLog: boolean): Promise<GatewayHandle>
   constructor(configJson: string)
   /** Starts `router.embedding()`: the request's model names an embedding group. */
   startEmbedding(requestJson: string, user?: string | undefined | null): EmbedHandle
@@ -151,6 +161,9 @@ export interface RouterCheck {
 
 /** A LiteLLM proxy config's YAML text as JSON, parsed by the core (every front door shares it). */
 export declare function routerConfigFromYaml(text: string): YamlConfig
+
+/** Serves a LiteLLM proxy config (JSON): its own router, its `general_settings` keys. */
+export declare function serveConfig(configJson: string, host: string, portNumber: number, accessLog: boolean): Promise<GatewayHandle>
 
 /** Sets the bounds on what an upstream can make llmux hold; an absent one keeps its value. */
 export declare function setLimits(maxResponseBytes?: number | undefined | null, maxEventBytes?: number | undefined | null): void

@@ -567,6 +567,31 @@ export declare class Router {
   metrics(): Promise<string>
 }
 
+export interface ServeOptions {
+  /** A LiteLLM proxy config (model_list, router_settings, litellm_settings, general_settings). */
+  config?: Record<string, unknown>
+  /** A LiteLLM proxy config file (YAML). */
+  configPath?: string
+  /** Serve an existing router (its state, cache and metrics). */
+  router?: Router
+  /** With `router`: master_key and keys (default: the router config's general_settings). */
+  generalSettings?: Record<string, unknown>
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 4000; 0 picks a free port. */
+  port?: number
+  /** One JSON line per request on stdout (default false; the CLI turns it on). */
+  accessLog?: boolean
+}
+export interface Gateway {
+  url: string
+  port: number
+  warnings: string[]
+  /** Stops accepting, lets requests in progress finish for the grace period, then ends the rest. */
+  close(): Promise<void>
+}
+/** An OpenAI-compatible HTTP gateway, as `npx llmux serve --config litellm_config.yaml`. */
+export declare function serve(options: ServeOptions): Promise<Gateway>
 export declare function configure(options: ConfigureOptions): void
 export declare function completion(request: ChatRequest): Promise<ChatCompletion>
 export type MultiModelRequest = Omit<ChatRequest, 'model'> & { /** Model strings, or router groups. */ models: string[] }

@@ -1068,6 +1068,7 @@ class Router {
     checkFunction('onSuccess', options.onSuccess)
     checkFunction('onFailure', options.onFailure)
     const json = toJson('router config', config)
+    this._config = config
     const check = binding.checkRouterConfig(json)
     if (check.error) throw errorFrom(check.error)
     for (const w of check.warnings) warn(w)
@@ -1222,8 +1223,67 @@ async function initPythonProcess() {
 
 function shutdownLiteLLMServer() {}
 
+/**
+ * `llmux serve` in a program: an OpenAI-compatible HTTP gateway (`/v1/chat/completions`,
+ * `/v1/embeddings`, `/v1/models`, health, metrics) from a LiteLLM proxy config (`config` object,
+ * or `configPath` to its YAML), or over an existing `router`. Resolves once it listens:
+ * `{ url, port, warnings, close() }`; `close()` stops accepting, lets requests in progress
+ * finish (general_settings.graceful_shutdown_timeout, 10 s), then ends the rest.
+ */
+async function serve(options = {}) {
+  if (!options || typeof options !== 'object') throw invalid('serve() takes { config | configPath | router, host, port }')
+  const { config, configPath, router, host = '127.0.0.1', port = 4000, accessLog = false, generalSettings } = options
+  const given = [config, configPath, router].filter((x) => x !== undefined && x !== null).length
+  if (given !== 1) throw invalid('serve() takes exactly one of config, configPath or router')
+  if (typeof host !== 'string' || !host) throw invalid('host must be a host name or address')
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid('port must be a whole number from 0 to 65535 (0: a free one)')
+  await ensureSecrets()
+  let handle
+  try {
+    if (router !== undefined && router !== null) {
+      if (!(router instanceof Router)) throw invalid('router must be a Router')
+      used(router)
+      const gs = generalSettings ?? router._config?.general_settings ?? {}
+      handle = await router._handle.serve(toJson('general_settings', gs), host, port, Boolean(accessLog))
+    } else {
+      let cfg = config
+      if (configPath !== undefined) {
+        const fs = require('node:fs')
+        let text
+        try {
+          text = fs.readFileSync(configPath, 'utf8')
+        } catch (e) {
+          throw invalid(`cannot read config ${configPath}: ${e.message}`)
+        }
+        const parsed = binding.routerConfigFromYaml(text)
+        if (parsed.error) throw errorFrom({ ...parsed.error, message: `config ${configPath}: ${parsed.error.message}` })
+        cfg = JSON.parse(parsed.json)
+      }
+      if (!cfg || typeof cfg !== 'object') throw invalid('config must be a LiteLLM proxy config object ({ model_list, ... })')
+      handle = await binding.serveConfig(toJson('config', cfg), host, port, Boolean(accessLog))
+    }
+  } catch (e) {
+    if (e instanceof LlmuxError) throw e
+    throw new ConfigurationError({ code: 'config', message: String((e && e.message) || e), retryable: false })
+  }
+  for (const w of handle.warnings) warn(w)
+  // The server runs on native threads, which do not keep Node alive: this does, until close().
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  let closed
+  return {
+    url: handle.url,
+    port: handle.port,
+    warnings: handle.warnings,
+    close: () => {
+      closed ??= handle.close().finally(() => clearInterval(keepAlive))
+      return closed
+    },
+  }
+}
+
 module.exports = {
   configure,
+  serve,
   callLiteLLM,
   promptForData,
   promptLiteLLMForData: promptForData,

@@ -3,6 +3,7 @@ import llmux from './index.js'
 
 export const {
   configure,
+  serve,
   callLiteLLM,
   promptForData,
   promptLiteLLMForData,

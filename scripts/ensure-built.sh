@@ -12,3 +12,8 @@ if [ -z "$addon" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$addon" 
   npx napi build --platform --manifest-path crates/llmux-node/Cargo.toml --package-json-path package.json \
     --output-dir . --js binding.js --dts binding.d.ts
 fi
+# The standalone gateway (llmux-server), for its tests: same profile, same target/.
+server=target/debug/llmux-server
+if [ ! -x "$server" ] || [ -n "$(find crates Cargo.toml Cargo.lock -newer "$server" -print -quit)" ]; then
+  cargo build -p llmux-server
+fi

@@ -14,6 +14,7 @@ import http from 'node:http'
 
 export async function startFaultServer() {
   const hits = {}
+  const requests = []
   const sockets = new Set()
   const server = http.createServer((req, res) => {
     const chunks = []
@@ -27,6 +28,8 @@ export async function startFaultServer() {
       const [, name, behaviour] = m
       hits[name] = (hits[name] ?? 0) + 1
       const body = JSON.parse(Buffer.concat(chunks).toString())
+      requests.push({ name, headers: req.headers, body })
+      if (requests.length > 1000) requests.shift()
       serve(behaviour, body, req, res)
     })
   })
@@ -112,6 +115,8 @@ export async function startFaultServer() {
   const url = `http://127.0.0.1:${server.address().port}`
   return {
     hits,
+    /** The last requests (name, headers, body), newest last. */
+    requests,
     /** A deployment entry for a LiteLLM model_list. */
     deployment(group, name, behaviour, params = {}, modelInfo = undefined) {
       const d = { model_name: group, litellm_params: { model: `openai/${name}`, api_base: `${url}/${name}/${behaviour}/v1`, api_key: 'sk-fault', ...params } }

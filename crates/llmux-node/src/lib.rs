@@ -8,6 +8,7 @@
 mod api;
 mod convert;
 mod embed;
+mod gateway;
 mod handle;
 mod router;
 

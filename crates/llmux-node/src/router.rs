@@ -52,6 +52,10 @@ pub struct RouterHandle {
 }
 
 impl RouterHandle {
+    pub(crate) fn router(&self) -> &Arc<Router> {
+        &self.inner
+    }
+
     /// A caller's request for the router: the core checks it and drops what a caller may not
     /// set behind a router; the model names a group (or an alias of one).
     fn route_request(&self, mut request: ChatRequest, names: &[&str], user: Option<String>, stream: bool) -> Result<RouteRequest> {
