@@ -13,9 +13,11 @@ import OpenAI from 'openai'
 import { serve, Router, configure, ConfigurationError } from '../index.mjs'
 import { startFaultServer } from './helpers/mock-faults.mjs'
 import { listen } from './helpers/mock-providers.mjs'
+import { startMockEmbeddings, vectorOf } from './helpers/mock-embeddings.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 let f
+let emb
 let slow
 let gw
 const MASTER = 'sk-master-test'
@@ -23,6 +25,7 @@ const MASTER = 'sk-master-test'
 before(async () => {
   configure({ secrets: {}, onWarning: () => {} })
   f = await startFaultServer()
+  emb = await startMockEmbeddings()
   // An upstream that answers after the delay its path names (`/ms300/v1`), or never
   // (`/never/v1`), recording when each connection closed.
   slow = await listen((req, res) => {
@@ -42,6 +45,7 @@ before(async () => {
         f.deployment('trickle', 'trickle', 'trickle'),
         { model_name: 'hang', litellm_params: { model: 'openai/hang', api_base: `${slow.url}/never/v1`, api_key: 'sk-upstream' } },
         { model_name: 'echo', litellm_params: { model: 'mock/echo' } },
+        { model_name: 'embed', litellm_params: { model: 'openai/text-embedding-3-small', api_base: `${emb.url}/v1`, api_key: 'sk-test' } },
       ],
       router_settings: { num_retries: 0 },
       general_settings: {
@@ -57,6 +61,7 @@ before(async () => {
 after(async () => {
   await gw?.close()
   await f?.close()
+  await emb?.close()
   await slow?.close?.()
 })
 
@@ -106,9 +111,16 @@ describe('the openai SDK, unchanged', () => {
 
   test('models and embeddings', async () => {
     const list = await client().models.list()
-    assert.deepEqual(list.data.map((m) => m.id).sort(), ['busy', 'echo', 'gpt-4o', 'hang', 'trickle'])
+    assert.deepEqual(list.data.map((m) => m.id).sort(), ['busy', 'echo', 'embed', 'gpt-4o', 'hang', 'trickle'])
     const onlyEcho = await client('sk-team-a').models.list()
     assert.deepEqual(onlyEcho.data.map((m) => m.id), ['echo'])
+    // The SDK asks for base64 and decodes it; floats when asked.
+    const e = await client().embeddings.create({ model: 'embed', input: ['alpha', 'beta'], dimensions: 8 })
+    assert.equal(e.data.length, 2)
+    assert.deepEqual(e.data[1].embedding, Array.from(vectorOf('beta', 8)))
+    assert.ok(e.usage.prompt_tokens > 0)
+    const floats = await client().embeddings.create({ model: 'embed', input: 'gamma', dimensions: 4, encoding_format: 'float' })
+    assert.deepEqual(floats.data[0].embedding, Array.from(vectorOf('gamma', 4)))
   })
 })
 

@@ -142,9 +142,11 @@ impl Router {
                         e.status = prev.status;
                         e
                     }
+                    // LiteLLM answers this 429 ("No deployments available"): a client waits
+                    // out the cooldown it is told, rather than treating the group as down.
                     (None, true) => Error::new(
-                        ErrorKind::ProviderUnavailable,
-                        format!("every deployment of \"{group}\" is cooling down after failures"),
+                        ErrorKind::RateLimit,
+                        format!("no deployment of \"{group}\" is available: every one is cooling down after failures"),
                     ),
                     _ => Error::new(ErrorKind::RateLimit, format!("every deployment of \"{group}\" is at its rate limit")),
                 };
