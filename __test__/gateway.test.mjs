@@ -231,6 +231,24 @@ describe('a gateway that protects itself', () => {
     }
   })
 
+  test('a client that never finishes its headers (slowloris) is cut off after header_timeout', async () => {
+    const own = await serve({ port: 0, config: { model_list: [f.deployment('g', 'sl', 'ok')], general_settings: { header_timeout: 0.5 } } })
+    try {
+      const net = await import('node:net')
+      const sock = net.connect(own.port, '127.0.0.1')
+      await new Promise((r) => sock.on('connect', r))
+      const t0 = performance.now()
+      sock.write('POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n')
+      const drip = setInterval(() => sock.write('x-slow: 1\r\n'), 100)
+      await new Promise((r) => sock.on('close', r))
+      clearInterval(drip)
+      const took = performance.now() - t0
+      assert.ok(took >= 400 && took < 3000, `closed after ${took.toFixed(0)} ms`)
+    } finally {
+      await own.close()
+    }
+  })
+
   test('beyond the cap on requests in progress: 429 at once', async () => {
     const own = await serve({ port: 0, config: { model_list: [{ model_name: 'h', litellm_params: { model: 'openai/h', api_base: `${slow.url}/ms300/v1`, api_key: 'k' } }], general_settings: { global_max_parallel_requests: 1 } } })
     try {

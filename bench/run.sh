@@ -24,6 +24,11 @@ if [ "${1:-}" = "overhead" ]; then
   shift
   NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/overhead.mjs "$@"
 fi
+if [ "${1:-}" = "gateway" ]; then
+  shift
+  cargo build --release -p llmux-server
+  exec "$node22" bench/gateway.mjs "$@"
+fi
 if [ "${1:-}" = "redis" ]; then
   shift
   NAPI_RS_NATIVE_LIBRARY_PATH="$PWD/$addon" exec "$node22" bench/redis.mjs "$@"
