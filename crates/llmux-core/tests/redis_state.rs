@@ -21,8 +21,19 @@ struct Server {
 
 impl Server {
     fn start_on(port: u16) -> Server {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        Server::spawn(None, port, &["--port", &port.to_string()])
+    }
+
+    /// A redis-server listening (plainly or by TLS, as `args` say) on `port`, run in `dir`; it
+    /// returns once the port takes connections.
+    fn spawn(dir: Option<&std::path::Path>, port: u16, args: &[&str]) -> Server {
+        let mut cmd = Command::new("redis-server");
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let child = cmd
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -30,7 +41,7 @@ impl Server {
         let s = Server { child, port };
         let t0 = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t0.elapsed() < Duration::from_secs(10), "redis-server did not listen");
+            assert!(t0.elapsed() < Duration::from_secs(10), "redis-server did not listen on {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
         s
@@ -312,20 +323,8 @@ impl Cluster {
             let port = free_port();
             let d = dir.join(port.to_string());
             std::fs::create_dir_all(&d).unwrap();
-            let child = Command::new("redis-server")
-                .current_dir(&d)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server starts");
-            let t0 = Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(t0.elapsed() < Duration::from_secs(10));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            nodes.push(Server { child, port });
+            let p = port.to_string();
+            nodes.push(Server::spawn(Some(&d), port, &["--port", &p, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]));
         }
         let addrs: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
         let ok = Command::new("redis-cli")
@@ -485,20 +484,9 @@ fn rediss_with_a_private_ca() {
         return;
     }
     let port = free_port();
-    let child = Command::new("redis-server")
-        .current_dir(&dir)
-        .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--tls-cert-file", "server.pem", "--tls-key-file", "server.key", "--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server starts");
-    let _srv = Server { child, port };
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "redis-server (TLS) did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let p = port.to_string();
+    let tls = ["--port", "0", "--tls-port", &p, "--tls-cert-file", "server.pem", "--tls-key-file", "server.key"];
+    let _srv = Server::spawn(Some(&dir), port, &[&tls[..], &["--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"]].concat());
     rt().block_on(async {
         let url = format!("rediss://127.0.0.1:{port}");
         let subjects = user("u", UserLimits { rpm: Some(10), ..Default::default() });

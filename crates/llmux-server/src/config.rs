@@ -59,6 +59,16 @@ impl Caller {
         }
     }
 
+    /// A request's tags for this caller: a client's tags that look like the gateway's own (a
+    /// key's limits) are not its to name; a key adds its tags and its limits tag.
+    pub fn tag(&self, tags: &mut Vec<String>) {
+        tags.retain(|t| !t.starts_with('\u{1}'));
+        if let Caller::Key(k) = self {
+            tags.extend(k.tags.iter().cloned());
+            tags.extend(k.limits_tag.iter().cloned());
+        }
+    }
+
     /// Whether it may call `group` (named as asked, and as resolved).
     pub fn may_call(&self, asked: &str, group: &str) -> bool {
         match self {

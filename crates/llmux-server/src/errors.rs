@@ -20,13 +20,12 @@ pub fn status(e: &Error) -> u16 {
         ErrorKind::Cancelled => 499,
         ErrorKind::Provider | ErrorKind::InvalidOutput | ErrorKind::Config | ErrorKind::Internal => 500,
     };
-    // A provider's own 4xx/5xx is passed on as it was (a 413, a 422, a 529), but never one that
-    // would say something about this gateway instead (its own auth).
-    match e.status {
-        Some(s) if (400..600).contains(&s) && !matches!(s, 401 | 407) || e.kind == ErrorKind::Auth => {
-            e.status.filter(|s| (400..600).contains(s)).unwrap_or(by_kind)
-        }
-        _ => by_kind,
+    // A provider's own 4xx/5xx is passed on as it was (a 413, a 422, a 529); a 401 or 407 only
+    // when the error is an auth error, so it never reads as a verdict on something else.
+    match e.status.filter(|s| (400..600).contains(s)) {
+        Some(401 | 407) if e.kind != ErrorKind::Auth => by_kind,
+        Some(s) => s,
+        None => by_kind,
     }
 }
 

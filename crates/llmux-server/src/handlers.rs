@@ -253,12 +253,7 @@ async fn chat(app: &Arc<App>, req: Request<Incoming>, caller: &Caller, entry: &m
         Ok(rr) => rr,
         Err(e) => return error_response(&e, entry),
     };
-    // A client's tags that look like the gateway's own (a key's limits) are not its to name.
-    rr.tags.retain(|t| !t.starts_with('\u{1}'));
-    if let Caller::Key(k) = caller {
-        rr.tags.extend(k.tags.iter().cloned());
-        rr.tags.extend(k.limits_tag.iter().cloned());
-    }
+    caller.tag(&mut rr.tags);
     entry.user = rr.user.clone();
     let cancel = CancellationToken::new();
     let mut guard = CancelOnDrop(Some(cancel.clone()));
@@ -359,11 +354,7 @@ async fn embeddings(app: &Arc<App>, req: Request<Incoming>, caller: &Caller, ent
         Ok(er) => er,
         Err(e) => return error_response(&e, entry),
     };
-    er.tags.retain(|t| !t.starts_with('\u{1}'));
-    if let Caller::Key(k) = caller {
-        er.tags.extend(k.tags.iter().cloned());
-        er.tags.extend(k.limits_tag.iter().cloned());
-    }
+    caller.tag(&mut er.tags);
     let cancel = CancellationToken::new();
     let mut guard = CancelOnDrop(Some(cancel.clone()));
     // Run apart, so a client that goes away cancels it without losing its settlement.

@@ -4,6 +4,7 @@
 //! client went away, or shutdown's grace ran out), it cancels the upstream request; the router
 //! still records its usage.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -152,5 +153,3 @@ impl Drop for SseBody {
         log::write(self.app.log, &self.entry, took);
     }
 }
-
-use std::future::Future;

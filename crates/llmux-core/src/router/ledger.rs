@@ -260,16 +260,6 @@ impl Metrics {
         self.pending.as_ref().map(|p| p.lock().unwrap_or_else(|p| p.into_inner()).fields()).unwrap_or_default()
     }
 
-    /// Puts drained changes back (the shared state could not take them; they go with the next).
-    pub fn restore(&self, fields: &[(String, f64)]) {
-        if let Some(p) = &self.pending {
-            let back = Inner::from_fields(fields);
-            let mut m = p.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Inner::from_fields(&[m.fields(), back.fields()].concat());
-            *m = now;
-        }
-    }
-
     pub fn request(&self, group: &str, deployment: &str) {
         self.with(|m| *m.requests.entry((group.to_owned(), deployment.to_owned())).or_default() += 1);
     }

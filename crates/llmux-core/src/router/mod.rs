@@ -350,10 +350,8 @@ impl Router {
             if self.metrics_due() {
                 f.metrics = self.metrics.drain();
             }
-            self.state.finish(f).await;
-        } else if f.ticket.reserved != 0.0 || !f.spend.is_empty() || f.cache.is_some() {
-            self.state.finish(f).await;
         }
+        self.state.finish(f).await;
         if self.settling.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
             self.settled.notify_waiters();
         }

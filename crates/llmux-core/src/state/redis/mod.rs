@@ -307,13 +307,9 @@ impl RedisState {
         self.local.mirror_cooling(&cooling);
     }
 
-    fn invocation<'s>(&'s self, script: &'s Script) -> ScriptInvocation<'s> {
-        script.prepare_invoke()
-    }
-
     /// The admission script's keys and arguments.
     fn admission(&self, a: &Admission<'_>, ticket: &str) -> ScriptInvocation<'_> {
-        let mut inv = self.invocation(&self.admit);
+        let mut inv = self.admit.prepare_invoke();
         inv.key(self.key("cool"));
         inv.key(a.cache.map(|k| self.cache_key(k)).unwrap_or_else(|| self.key("c:-")));
         for s in a.subjects {
@@ -401,7 +397,7 @@ impl RedisState {
 
     /// The settlement script's keys and arguments.
     fn settlement(&self, f: &Finish) -> ScriptInvocation<'_> {
-        let mut inv = self.invocation(&self.finish);
+        let mut inv = self.finish.prepare_invoke();
         let cached = f.cache.as_ref().map(|(k, c)| (k, c.encode())).filter(|(_, b)| b.len() <= self.cfg.max_item_bytes);
         inv.key(self.key("ledger")).key(self.key("metrics"));
         inv.key(cached.as_ref().map(|(k, _)| self.cache_key(k)).unwrap_or_else(|| self.key("c:-")));
@@ -515,7 +511,7 @@ impl RouterState for RedisState {
 
     fn record_failure<'a>(&'a self, id: &'a str, allowed_fails: u32, cooldown: Duration) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            let mut inv = self.invocation(&self.fail);
+            let mut inv = self.fail.prepare_invoke();
             inv.key(self.key("cool")).key(self.subject("f", id));
             inv.arg(id).arg(allowed_fails.max(1)).arg(ms(cooldown)).arg(FAIL_WINDOW_MS).arg(self.ticket_id());
             match self.with("record_failure", |mut c| async move { c.invoke::<i64>(&inv).await }).await {
