@@ -490,7 +490,7 @@ export declare class ConfigurationError extends LlmuxError {}
 export interface RouterConfig {
   model_list: Array<{
     model_name: string
-    litellm_params: { model: ModelString; api_key?: string; api_base?: string; api_version?: string; aws_region_name?: string; rpm?: number | string; tpm?: number | string; weight?: number; timeout?: number; max_tokens?: number; [more: string]: unknown }
+    litellm_params: { model: ModelString; api_key?: string; api_base?: string; api_version?: string; aws_region_name?: string; rpm?: number | string; tpm?: number | string; weight?: number; order?: number; timeout?: number; max_tokens?: number; [more: string]: unknown }
     model_info?: ModelInfo & { id?: string; [more: string]: unknown }
   }>
   router_settings?: {

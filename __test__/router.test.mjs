@@ -165,6 +165,25 @@ describe('cooldown', () => {
   })
 })
 
+describe('order', () => {
+  test('a group routes to its lowest order; the next order only once the lower is cooling or over its limits', async () => {
+    f.reset()
+    const r = new Router({
+      model_list: [
+        f.deployment('g', 'o3', 'ok', { order: 3 }),
+        f.deployment('g', 'o1', '500', { order: 1 }),
+        f.deployment('g', 'none', 'ok'),
+        f.deployment('g', 'o2', 'ok', { rpm: 2 }, { order: 2 }),
+      ],
+      router_settings: { num_retries: 3, retry_after: 0.001, allowed_fails: 1, cooldown_time: 30 },
+    })
+    for (let i = 0; i < 4; i++) await r.completion(ask('g'))
+    // o1 fails once and cools; o2 (its order given in model_info) takes its 2 rpm; o3 the rest.
+    assert.deepEqual([f.hits.o1, f.hits.o2, f.hits.o3, f.hits.none ?? 0], [1, 2, 2, 0])
+    assert.throws(() => new Router({ model_list: [f.deployment('g', 'bad', 'ok', { order: 'first' })] }), /order/)
+  })
+})
+
 describe('limits', () => {
   test('deployment rpm: over the limit is refused with a retry-after hint', async () => {
     f.reset()

@@ -57,6 +57,9 @@ pub struct DeploymentConfig {
     pub weight: Option<f64>,
     pub timeout: Option<f64>,
     pub max_tokens: Option<u32>,
+    /// LiteLLM's `order` (in `litellm_params`, or `model_info`): a group routes only to its
+    /// lowest order among the deployments it may use now; deployments without one come last.
+    pub order: Option<i64>,
     /// The model database's entry for this deployment (by `base_model` when given) under the
     /// config's `model_info`: prices, limits, capabilities.
     pub info: std::sync::Arc<ModelInfo>,
@@ -79,6 +82,7 @@ impl std::fmt::Debug for DeploymentConfig {
             .field("rpm", &self.rpm)
             .field("tpm", &self.tpm)
             .field("weight", &self.weight)
+            .field("order", &self.order)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -358,6 +362,11 @@ impl RouterConfig {
             let (provider, id) = crate::providers::resolve::split_model(&model).map_err(|e| err(&at, e.message))?;
             let info = std::sync::Arc::new(crate::models::resolve(provider, id, Some(&overrides)));
             let max_input_tokens = overrides.max_input_tokens;
+            let order = match opt_num(params, "order", &p_at)? {
+                Some(o) => Some(o),
+                None => opt_num(info_m, "order", &i_at)?,
+            }
+            .map(|o| o as i64);
             let n = seen.entry(group.clone()).or_insert(0);
             *n += 1;
             let id = info_m.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| format!("{group}#{n}"));
@@ -371,6 +380,7 @@ impl RouterConfig {
                 weight,
                 timeout,
                 max_tokens,
+                order,
                 info,
                 info_raw: info_m.clone(),
                 max_input_tokens,

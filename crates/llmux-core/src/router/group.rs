@@ -74,10 +74,15 @@ impl Router {
         }
         let untried: Vec<&Arc<Deployment>> = fits.iter().copied().filter(|d| !failed.contains(&d.cfg.id)).collect();
         let mut rest = if untried.is_empty() { fits } else { untried };
+        // LiteLLM's `order`: a tier is tried only when every lower tier is unusable (cooling,
+        // over its limits); the strategy picks within a tier. Admission takes the first usable
+        // candidate, so listing the tiers in turn is that rule.
+        rest.sort_by_key(|d| (d.cfg.order.is_none(), d.cfg.order));
         let mut order = Vec::with_capacity(rest.len());
         while !rest.is_empty() {
-            let i = strategy::pick(self.settings.strategy, &rest, now);
-            order.push(rest.swap_remove(i).clone());
+            let tier = rest.iter().take_while(|d| d.cfg.order == rest[0].cfg.order).count();
+            let i = strategy::pick(self.settings.strategy, &rest[..tier], now);
+            order.push(rest.remove(i).clone());
         }
         Ok(order)
     }
