@@ -120,11 +120,23 @@ describe('OpenAI', () => {
     assert.equal(e.code, 'rate_limit')
     usage.length = 0
     const ac = new AbortController()
-    setTimeout(() => ac.abort(), 150)
-    // Titan fans out one input a request: the fast ones answer, the slow ones are cut.
+    // Titan fans out one input a request: the fast ones answer, the slow ones (400 ms) are cut.
     const inputs = [...texts(8, 'fast'), ...texts(4, 'slow:')]
     const from = mock.requests.length
+    const isSlow = (q) => String(q.body?.inputText).startsWith('slow:')
+    // The abort comes once every fast input is answered and a slow one is being asked, whatever
+    // the machine's speed.
+    const watch = (async () => {
+      const t0 = Date.now()
+      for (;;) {
+        const mine = mock.requests.slice(from)
+        if ((mine.filter((q) => !isSlow(q) && q.finished).length === 8 && mine.some(isSlow)) || Date.now() - t0 > 10_000) break
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      ac.abort()
+    })()
     const c = await embedding({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: inputs, signal: ac.signal, account: { user: 'u' } }).catch((x) => x)
+    await watch
     assert.equal(c.code, 'cancelled', String(c))
     assert.equal(usage.length, 1, 'what was answered is billed')
     const answered = texts(8, 'fast').reduce((n, t) => n + tokensOf(t), 0)
@@ -132,7 +144,7 @@ describe('OpenAI', () => {
     assert.equal(usage[0][6].estimated, true)
     // The mock still holds the cut requests for a moment; let them end before the next test.
     while (mock.state.inFlight > 0) await new Promise((r) => setTimeout(r, 20))
-    const slow = mock.requests.slice(from).filter((q) => String(q.body?.inputText).startsWith('slow:'))
+    const slow = mock.requests.slice(from).filter(isSlow)
     assert.ok(slow.length > 0 && slow.every((q) => !q.finished), 'the slow requests were cut off before their answers, not waited for')
   })
 })

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test'
 import { createRequire } from 'node:module'
 import assert from 'node:assert/strict'
-import { configure, callLiteLLM, stream, completion, LlmuxError } from '../index.mjs'
+import { configure, callLiteLLM, stream, completion, LlmuxError, Router } from '../index.mjs'
 import { startMockOpenAI } from './helpers/mock-openai.mjs'
 import { Recorder, userText } from './helpers/util.mjs'
 
@@ -176,6 +176,15 @@ test('a panic inside a call rejects that call with an internal error; the proces
   }, (e) => e.code === 'internal')
   const res = await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'still here' }] })
   assert.equal(res.choices[0].message.content, 'still here')
+})
+
+test('a panic inside a routed call ends that attempt with an internal error; the router goes on serving', async () => {
+  const r = new Router({ model_list: [{ model_name: 'p', litellm_params: { model: 'mock/panic' } }, { model_name: 'e', litellm_params: { model: 'mock/echo' } }], router_settings: { num_retries: 0 } })
+  await assert.rejects(r.completion({ model: 'p', messages: [{ role: 'user', content: 'x' }] }), (e) => e instanceof LlmuxError && e.code === 'internal')
+  await assert.rejects(async () => {
+    for await (const _ of r.stream({ model: 'p', messages: [{ role: 'user', content: 'x' }] }));
+  }, (e) => e.code === 'internal')
+  assert.equal((await r.completion({ model: 'e', messages: [{ role: 'user', content: 'after' }] })).choices[0].message.content, 'after')
 })
 
 test('a pooled connection that died (a thawed Lambda) is retried once on a fresh one', async () => {

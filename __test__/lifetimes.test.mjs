@@ -86,12 +86,13 @@ test('a hung secrets provider: a first load times out with a config error; later
     if (calls > 1) return new Promise(() => {}) // every refresh hangs
     return { OPENAI_API_KEY: 'sk-first' }
   }
-  configure({ secrets: provider, secretsTtlMs: 1, secretsTimeoutMs: 100 })
+  // A refresh that waited would wait 5 s: the bound below tells the two apart on a loaded machine.
+  configure({ secrets: provider, secretsTtlMs: 1, secretsTimeoutMs: 5000 })
   await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'x' }] })
   await sleep(5)
   const t = Date.now()
   await completion({ model: 'mock/echo', messages: [{ role: 'user', content: 'x' }] })
-  assert.ok(Date.now() - t < 80, 'the call did not wait for the hung refresh')
+  assert.ok(Date.now() - t < 1000, 'the call did not wait for the hung refresh')
   assert.ok(calls >= 2)
   configure({ secrets: null })
 })

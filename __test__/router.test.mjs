@@ -160,7 +160,8 @@ describe('cooldown', () => {
     assert.equal(h.last_error.code, 'provider_unavailable')
     const t0 = performance.now()
     await assert.rejects(r.completion(ask('g')), (e) => e.retryable && /cooling down/.test(e.message) && e.retryAfterMs > 25000)
-    assert.ok(performance.now() - t0 < 50, 'answered at once')
+    // A call would have waited 30 s; the bound leaves room for a loaded machine.
+    assert.ok(performance.now() - t0 < 1000, 'answered at once')
     assert.equal(f.hits.cool, 2, 'the cooling deployment was not called')
   })
 })
@@ -286,12 +287,12 @@ describe('several models at once', () => {
 
   test('batchCompletionModels: the first good answer; the slower ones are cancelled at once and still billed', async () => {
     f.reset()
-    const r = new Router({ model_list: [f.deployment('slow', 'm4', 'trickle'), f.deployment('fast', 'm5', 'ok'), f.deployment('bad', 'm6', '503')], router_settings: { num_retries: 0 } })
+    const r = new Router({ model_list: [f.deployment('slow', 'm4', 'late'), f.deployment('fast', 'm5', 'ok'), f.deployment('bad', 'm6', '503')], router_settings: { num_retries: 0 } })
     usage = []
     const started = Date.now()
     const res = await r.batchCompletionModels({ models: ['slow', 'bad', 'fast'], messages: [{ role: 'user', content: 'first wins' }], user: 'u' })
     assert.equal(res.choices[0].message.content, 'first wins')
-    assert.ok(Date.now() - started < 250, 'did not wait for the slow one')
+    assert.ok(Date.now() - started < 1500, 'did not wait for the slow one (3 s)')
     await new Promise((resolve) => setTimeout(resolve, 100))
     const billed = (m) => usage.filter((u) => u[2] === m).length
     assert.equal(billed('fast'), 1, 'the winner, once')
@@ -558,7 +559,8 @@ test('load: 5,000 requests at concurrency 200 over three deployments, one failin
   assert.equal(ok + Object.values(errors).reduce((a, b) => a + b, 0), 5000)
   assert.ok(ok >= 4950, `answered ${ok}, errors ${JSON.stringify(errors)}`)
   const share = f.hits.w3 / f.hits.w1
-  assert.ok(Math.abs(share - 3) / 3 < 0.1, `healthy deployments shared ${f.hits.w1}:${f.hits.w3} (want 1:3 within 10%)`)
+  // Binomial: within 20% of 1:3 fails about once in ten million runs; 10% failed about once in 200.
+  assert.ok(Math.abs(share - 3) / 3 < 0.2, `healthy deployments shared ${f.hits.w1}:${f.hits.w3} (want 1:3 within 20%)`)
   assert.match(await r.metrics(), /llmux_errors_total\{model_group="load",deployment="load#3",kind="provider_unavailable"\}/)
   assert.ok(f.hits.flaky < 5000 * (2 / 6), `the flaky deployment was cooled (${f.hits.flaky} requests)`)
   console.log(`# load: 5000 requests in ${seconds.toFixed(1)} s, ${ok} answered, errors ${JSON.stringify(errors)}, hits ${JSON.stringify(f.hits)}`)

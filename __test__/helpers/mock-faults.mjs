@@ -6,6 +6,7 @@
 //   reset-mid     send two chunks, then drop the connection
 //   hang          never answer
 //   trickle       a chunk every 100 ms
+//   late          answers (whole) after 3 s: slower than any bound a test sets for the others
 //   flaky         500 half the time, else ok
 //   filter        400 content_filter        ctx   400 context_length_exceeded
 //   who           answers `<user>|<last message>|<n>` (n counts the server's answers): whom an
@@ -93,6 +94,8 @@ export async function startFaultServer() {
         return setTimeout(() => req.socket.destroy(), 10)
       case 'hang':
         return
+      case 'late':
+        return setTimeout(() => !res.destroyed && ok(body, res), 3000)
       case 'trickle': {
         if (!body.stream) return setTimeout(() => ok(body, res), 300)
         res.writeHead(200, { 'content-type': 'text/event-stream' })

@@ -17,7 +17,14 @@ async function one(content, user) {
 }
 
 const out = { pid: process.pid }
-if (job.at) await sleep(Math.max(0, job.at - Date.now()))
+if (job.barrier) {
+  // Connected (a report reads Redis), then ready; all instances start on the test's word, so
+  // that none starts late however loaded the machine is.
+  await router.getUsage()
+  process.stdout.write('ready\n')
+  await new Promise((resolve) => process.stdin.once('data', resolve))
+  process.stdin.pause()
+}
 if (job.op === 'burst') {
   out.results = await Promise.all(Array.from({ length: job.n }, (_, i) => one(`burst ${process.pid} ${i}`, job.user)))
 } else if (job.op === 'sequence') {

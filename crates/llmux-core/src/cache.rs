@@ -251,9 +251,10 @@ mod tests {
     fn entries_expire_and_the_byte_bound_holds() {
         let cache = ResponseCache::new(64 << 20);
         let k = key(None, &request("a"));
-        cache.put(k, answer("x"), None, Duration::from_millis(30));
+        // A TTL long enough that a descheduled test thread still reads before it passes.
+        cache.put(k, answer("x"), None, Duration::from_millis(1000));
         assert!(cache.get(&k).is_some());
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(1100));
         assert!(cache.get(&k).is_none());
         let small = ResponseCache::new(10_000);
         for i in 0..200 {

@@ -152,12 +152,13 @@ fn a_budget_counts_what_is_in_flight_and_settles_at_the_real_cost() {
         let c = state(&srv.url(), "b");
         assert!(c.admit(ask(&subjects, 0.0)).await.is_err());
         // A window that ends starts the spend again from nothing, by the server's clock.
-        let window = Some(Duration::from_millis(300));
+        // Long enough that a loaded machine still asks again within it.
+        let window = Some(Duration::from_millis(1500));
         let short = user("w", UserLimits { budget_usd: Some(1.0), budget_duration: window, ..Default::default() });
         let t = a.admit(ask(&short, 0.0)).await.unwrap().ticket;
         a.finish(Finish { ticket: t, cost: 1.5, spend: vec![("w".into(), window)], ..Default::default() }).await;
         assert!(b.admit(ask(&short, 0.0)).await.is_err());
-        tokio::time::sleep(Duration::from_millis(350)).await;
+        tokio::time::sleep(Duration::from_millis(1600)).await;
         assert!(b.admit(ask(&short, 0.0)).await.is_ok(), "a new window");
     });
 }
@@ -205,7 +206,7 @@ fn the_cache_is_shared_per_user_with_a_ttl_and_a_size_limit() {
         let req: llmux_core::chat::ChatRequest =
             serde_json::from_value(serde_json::json!({"model": "g", "messages": [{"role": "user", "content": "hi"}]})).unwrap();
         let (ka, kb) = (llmux_core::cache::key(Some("alice"), &req), llmux_core::cache::key(Some("bob"), &req));
-        let entry = Arc::new(Cached::new(answer("cached for alice"), None, Duration::from_millis(400)));
+        let entry = Arc::new(Cached::new(answer("cached for alice"), None, Duration::from_millis(1500)));
         a.finish(Finish { cache: Some((ka, entry)), ..Default::default() }).await;
         let none: Vec<Subject> = Vec::new();
         let look = |k| Admission { subjects: &none, tokens: 0, reserve: 0.0, cache: Some(k), candidates: &[] };
@@ -213,7 +214,7 @@ fn the_cache_is_shared_per_user_with_a_ttl_and_a_size_limit() {
         assert_eq!(hit.completion.choices[0].message.content.as_deref(), Some("cached for alice"));
         assert!(!hit.chunks.is_empty(), "chunks to replay as a stream");
         assert!(b.admit(look(&kb)).await.unwrap().cached.is_none(), "another user: a miss");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1600)).await;
         assert!(b.admit(look(&ka)).await.unwrap().cached.is_none(), "expired");
         // An entry over redis_max_item_bytes stays out of Redis.
         let mut cfg = RedisConfig::at(&srv.url(), "k");
@@ -272,7 +273,8 @@ fn redis_down_is_served_locally_and_recovers_by_itself() {
         assert_eq!(a.backlog_len(), 1, "kept to write when Redis is back");
         let mut text = String::new();
         a.render_own_metrics(&mut text);
-        assert!(text.contains("llmux_redis_errors_total{op=\"admit\"} 1"), "{text}");
+        // One failure, or more if the pause ended during the loop above on a slow machine.
+        assert!(text.lines().any(|l| l.strip_prefix("llmux_redis_errors_total{op=\"admit\"} ").is_some_and(|n| n != "0")), "{text}");
         // Back on the same port: the connection recovers by itself, the backlog is written.
         let srv2 = Server::start_on(srv.port);
         let t0 = Instant::now();
@@ -511,7 +513,13 @@ fn a_hung_redis_costs_a_timeout_then_local_state_until_it_answers_again() {
     rt().block_on(async {
         let a = RedisState::new(RedisConfig::at(&srv.url(), "hung"), 1 << 20);
         let subjects = user("u", UserLimits { rpm: Some(1000), ..Default::default() });
-        assert!(a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_none());
+        // The default 50 ms deadline is the point of this test; the first admission (connect,
+        // load the script) may miss it on a loaded machine, so it is tried until Redis answers.
+        let t0 = Instant::now();
+        while a.admit(ask(&subjects, 0.0)).await.unwrap().warning.is_some() {
+            assert!(t0.elapsed() < Duration::from_secs(10), "Redis never answered within 50 ms");
+            tokio::time::sleep(Duration::from_millis(600)).await;
+        }
         let pid = srv.child.id().to_string();
         assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
         let t0 = Instant::now();
