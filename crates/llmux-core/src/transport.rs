@@ -53,7 +53,14 @@ pub struct HttpClients {
     pooled: reqwest::Client,
     fresh: reqwest::Client,
     connect: Duration,
+    /// Endpoints already parsed: a URL's parse (with IDNA) costs microseconds on every
+    /// request, and a process calls few distinct endpoints.
+    urls: std::sync::Mutex<std::collections::HashMap<String, reqwest::Url>>,
 }
+
+/// Parsed endpoints kept at most; beyond, the map starts afresh (a process with this many
+/// distinct endpoints loses nothing but the saving).
+const MAX_URLS: usize = 512;
 
 /// Redirects stay on the origin they started from and never go from https to http: a provider's
 /// headers carry its key (`x-api-key`, `api-key`, `x-goog-api-key`, `authorization`), and
@@ -87,7 +94,21 @@ fn build_client(connect: Duration, pooled: bool) -> reqwest::Client {
 
 impl HttpClients {
     pub fn new(connect: Duration) -> HttpClients {
-        HttpClients { pooled: build_client(connect, true), fresh: build_client(connect, false), connect }
+        HttpClients { pooled: build_client(connect, true), fresh: build_client(connect, false), connect, urls: Default::default() }
+    }
+
+    /// `url` parsed, from the endpoints already seen when it is one.
+    fn url(&self, url: &str) -> std::result::Result<reqwest::Url, String> {
+        let mut seen = self.urls.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = seen.get(url) {
+            return Ok(u.clone());
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        if seen.len() >= MAX_URLS {
+            seen.clear();
+        }
+        seen.insert(url.to_owned(), parsed.clone());
+        Ok(parsed)
     }
 
     pub fn connect_timeout(&self) -> Duration {
@@ -195,7 +216,8 @@ pub async fn send(
     let mut attempt = 0u32;
     let mut fresh = false;
     loop {
-        let mut rb = clients.client(fresh).post(&http.url).body(http.body.clone());
+        let url = clients.url(&http.url).map_err(|e| Error::invalid_request(format!("the endpoint URL is not valid: {e}")).with_provider(provider))?;
+        let mut rb = clients.client(fresh).post(url).body(http.body.clone());
         for (k, v) in &http.headers {
             rb = rb.header(*k, v);
         }

@@ -12,6 +12,7 @@ pub mod ledger;
 mod probe;
 pub mod strategy;
 
+use futures_util::FutureExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -281,26 +282,34 @@ impl Router {
     ) -> Attempt {
         let (itx, mut irx) = mpsc::channel(CHANNEL_CAPACITY);
         let child = cancel.child_token();
-        let task = tokio::spawn(call::run(call, stream, child.clone(), itx));
+        // The call runs in this task beside the loop that forwards its events: a task of its
+        // own would cost two cross-thread wake-ups per answer. A panic in it still ends only
+        // this attempt (its sender is dropped while unwinding, which ends the loop).
+        let run = std::panic::AssertUnwindSafe(call::run(call, stream, child.clone(), itx)).catch_unwind();
         let start = Instant::now();
         let mut ttft = None;
         let mut outcome = None;
-        while let Some(ev) = irx.recv().await {
-            match ev {
-                Event::Chunk(c) => {
-                    ttft.get_or_insert_with(|| start.elapsed());
-                    if keep {
-                        seen.push(c.clone());
+        let forward = async {
+            while let Some(ev) = irx.recv().await {
+                match ev {
+                    Event::Chunk(c) => {
+                        ttft.get_or_insert_with(|| start.elapsed());
+                        if keep {
+                            seen.push(c.clone());
+                        }
+                        if tx.send(Event::Chunk(c)).await.is_err() {
+                            child.cancel();
+                        }
                     }
-                    if tx.send(Event::Chunk(c)).await.is_err() {
-                        child.cancel();
-                    }
+                    Event::End(o) => outcome = Some(*o),
                 }
-                Event::End(o) => outcome = Some(*o),
             }
-        }
-        let _ = task.await;
-        let o = outcome.unwrap_or_else(|| ended(Error::new(ErrorKind::Internal, "attempt ended without an outcome"), None));
+        };
+        let (ran, ()) = tokio::join!(run, forward);
+        let o = outcome.unwrap_or_else(|| {
+            let why = if ran.is_err() { "the call panicked" } else { "attempt ended without an outcome" };
+            ended(Error::new(ErrorKind::Internal, why), None)
+        });
         match (ttft, &o.error) {
             (Some(t), _) => Attempt::Committed(o, t),
             (None, None) => Attempt::Committed(o, start.elapsed()),
