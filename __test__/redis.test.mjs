@@ -5,6 +5,9 @@
 import { test, before, after, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Router, ConfigurationError } from '../index.mjs'
 import { startFaultServer } from './helpers/mock-faults.mjs'
@@ -247,5 +250,71 @@ describe('Redis settings', { skip }, () => {
     assert.match(a.warnings.join('\n'), /shared state .* is unavailable/)
     assert.match(await r.metrics(), /llmux_redis_errors_total\{op="admit"\} [1-9]/)
     assert.equal((await r.getUsage()).scope, 'instance (the shared state is unavailable)')
+  })
+})
+
+describe('gateways sharing one Redis', { skip }, () => {
+  const root = path.resolve(path.dirname(worker), '..', '..')
+  /** Starts a gateway process; resolves with its URL and a stop(). */
+  function gateway(bin, args, file) {
+    const child = spawn(bin, [...args, '--config', file, '--port', '0', '--no-access-log'], { env: { ...process.env, LLMUX_MOCK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    return new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d
+        const m = /llmux listening on (http:\/\/\S+)/.exec(out)
+        if (m) resolve({ url: m[1], stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGTERM'))) })
+      })
+      child.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)))
+      setTimeout(() => reject(new Error(`no ready line: ${out}`)), 15_000)
+    })
+  }
+
+  test('two gateway processes (the Node CLI and the Rust binary) share a key’s limit and the cache', async (t) => {
+    const binary = path.join(root, 'target/debug/llmux-server')
+    if (!fs.existsSync(binary)) return t.skip(`SKIPPED: ${binary} is not built (cargo build -p llmux-server)`)
+    f.reset()
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-gw-redis-'))
+    const file = path.join(dir, 'litellm_config.yaml')
+    const d = f.deployment('g', 'gws', 'who')
+    fs.writeFileSync(
+      file,
+      [
+        'model_list:',
+        '  - model_name: g',
+        '    litellm_params:',
+        `      model: ${d.litellm_params.model}`,
+        `      api_base: ${d.litellm_params.api_base}`,
+        '      api_key: sk-fault',
+        'router_settings:',
+        `  redis_url: ${srv.url}`,
+        `  redis_namespace: gw-${process.pid}`,
+        '  redis_timeout: 0.5',
+        '  cache: { ttl: 60 }',
+        'general_settings:',
+        '  master_key: sk-master',
+        '  keys:',
+        '    - { key: sk-team, user_id: team, rpm: 4 }',
+        '',
+      ].join('\n'),
+    )
+    const gws = await Promise.all([gateway(process.execPath, [path.join(root, 'bin/llmux.js'), 'serve'], file), gateway(binary, ['serve'], file)])
+    try {
+      const ask = (g, content) =>
+        fetch(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-team', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'g', messages: [{ role: 'user', content }] }) })
+      // The same question through each gateway: the second is the first's cached answer.
+      const a = await (await ask(gws[0], 'shared?')).json()
+      const b = await (await ask(gws[1], 'shared?')).json()
+      assert.equal(a.choices[0].message.content, b.choices[0].message.content)
+      assert.equal(f.hits.gws, 1, 'asked upstream once, whichever gateway was asked')
+      // 4 rpm for the key across both gateways: two used above, two more in all.
+      const statuses = []
+      for (let i = 0; i < 6; i++) statuses.push((await ask(gws[i % 2], `q${i}`)).status)
+      assert.deepEqual(statuses.filter((s) => s === 200).length, 2, `statuses ${statuses}`)
+      assert.ok(statuses.slice(2).every((s) => s === 429), `statuses ${statuses}`)
+    } finally {
+      await Promise.all(gws.map((g) => g.stop()))
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

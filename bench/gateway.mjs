@@ -3,9 +3,12 @@
 // mock directly (non-streamed, one at a time), throughput at concurrency 32 and 256 (plain and
 // streamed, 100 chunks), the time from spawn to its first answer, RSS idle and with 1,000
 // concurrent streams. The llmux side is the standalone binary (target/release/llmux-server).
+// Beside them, the floor: a proxy that only forwards bytes (`llmux-bench-mock proxy`), whose
+// added latency is what any HTTP hop costs on this machine before any work of its own.
 // `npm run bench:gateway`; writes bench/results/gateway.md.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
@@ -74,15 +77,24 @@ function client(origin, direct) {
   }
 }
 
-async function latency(c, n) {
-  for (let i = 0; i < 200; i++) await c.plain()
-  const t = []
-  for (let i = 0; i < n; i++) {
-    const s = performance.now()
-    await c.plain()
-    t.push(performance.now() - s)
+/**
+ * Latency of each client, one request at a time, in interleaved rounds of 100 (direct, then
+ * through each server, again and again): the machine's drift over the run falls on every
+ * client alike instead of on whichever ran during it. `n` requests each; p50/p99 in ms.
+ */
+async function latencies(clients, n) {
+  const t = clients.map(() => [])
+  for (const c of clients) for (let i = 0; i < 200; i++) await c.plain()
+  for (let done = 0; done < n; done += 100) {
+    for (const [k, c] of clients.entries()) {
+      for (let i = 0; i < 100; i++) {
+        const s = performance.now()
+        await c.plain()
+        t[k].push(performance.now() - s)
+      }
+    }
   }
-  return { p50: pct(t, 0.5), p99: pct(t, 0.99) }
+  return t.map((xs) => ({ p50: pct(xs, 0.5), p99: pct(xs, 0.99) }))
 }
 
 async function throughput(c, conc, stream) {
@@ -105,7 +117,13 @@ async function throughput(c, conc, stream) {
 }
 
 async function start(name) {
-  const port = 30000 + Math.floor(Math.random() * 20000)
+  // A port the kernel says is free (a random one can be a client socket's ephemeral port).
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => resolve(p))
+    })
+  })
   const t0 = performance.now()
   const log = fs.openSync(path.join(os.tmpdir(), `llmux-gw-bench-${name}-${process.pid}.log`), 'w')
   const child =
@@ -129,12 +147,32 @@ async function start(name) {
   return { child, c, cold_ms: performance.now() - t0 }
 }
 
-async function measure(name, base) {
+/** A server's added latency over the mock, and the floor's when `floorUrl` is given. */
+async function added(c, n, floorUrl) {
+  const direct = client(mockUrl, true)
+  const others = floorUrl ? [client(floorUrl, true)] : []
+  const [base, own, fl] = await latencies([direct, c, ...others], n)
+  await Promise.all([direct, ...others].map((x) => x.close()))
+  const rel = (l) => ({ p50_added: l.p50 - base.p50, p99_added: l.p99 - base.p99, p50: l.p50, p99: l.p99 })
+  return { base, own: rel(own), floor: fl && rel(fl) }
+}
+
+async function measure(name) {
   const { child, c, cold_ms } = await start(name)
   await sleep(500)
   const idle = rss(child.pid)
-  const lat = await latency(c, name === 'litellm' ? Math.min(N, 500) : N)
-  const out = { cold_ms, rss_idle: idle, p50_added: lat.p50 - base.p50, p99_added: lat.p99 - base.p99, p50: lat.p50, p99: lat.p99 }
+  let floorProc
+  let floorUrl
+  if (name === 'llmux') {
+    // The forward-only proxy, measured in the same rounds.
+    floorProc = spawn(path.join(root, 'target/release/llmux-bench-mock'), ['proxy', mockPort, '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    floorUrl = `http://127.0.0.1:${await new Promise((resolve) => readline.createInterface({ input: floorProc.stdout }).on('line', (l) => /listening (\d+)/.test(l) && resolve(/(\d+)/.exec(l)[1])))}`
+  }
+  const lat = await added(c, name === 'litellm' ? Math.min(N, 500) : N, floorUrl)
+  floorProc?.kill()
+  if (lat.floor) floorResult = lat.floor
+  if (name === 'llmux') base = lat.base
+  const out = { cold_ms, rss_idle: idle, ...lat.own }
   for (const [k, conc, stream] of [['rps32', 32, false], ['rps256', 256, false], ['srps32', 32, true], ['srps256', 256, true]]) {
     const r = await throughput(c, conc, stream)
     out[k] = r.rps
@@ -154,12 +192,12 @@ async function measure(name, base) {
   return out
 }
 
-const direct = client(mockUrl, true)
-const base = await latency(direct, N)
-await direct.close()
-const results = { llmux: await measure('llmux', base) }
+let base
+let floorResult
+const llmux = await measure('llmux')
+const results = { floor: floorResult, llmux }
 const haveLitellm = fs.existsSync(path.join(here, '.venv/bin/litellm'))
-if (haveLitellm) results.litellm = await measure('litellm', base)
+if (haveLitellm) results.litellm = await measure('litellm')
 mock.kill()
 
 const f = (x, d = 1) => (x == null ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d }))
@@ -175,10 +213,11 @@ const rows = [
   ['RSS with 1,000 concurrent streams (MB)', (r) => f(r.rss_1000, 1)],
 ]
 const names = Object.keys(results)
+const title = { floor: 'forward-only proxy (floor)', llmux: 'llmux serve', litellm: 'LiteLLM proxy' }
 const md = [
   `Gateway, ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, Node ${process.version} (client). The same LiteLLM config (three groups over the Rust mock, a master key) for llmux-server (release) and the LiteLLM proxy 1.78.7 (--num_workers 1); the mock directly answers in ${f(base.p50 * 1000, 0)} µs p50, ${f(base.p99 * 1000, 0)} µs p99. Throughput: ${SECONDS} s per cell.`,
   '',
-  `| | ${names.map((n) => (n === 'llmux' ? 'llmux serve' : 'LiteLLM proxy')).join(' | ')} |${haveLitellm ? ' ratio |' : ''}`,
+  `| | ${names.map((n) => title[n]).join(' | ')} |${haveLitellm ? ' ratio |' : ''}`,
   `|---|${names.map(() => '---').join('|')}|${haveLitellm ? '---|' : ''}`,
   ...rows.map(([label, get]) => {
     const cells = names.map((n) => get(results[n]))
@@ -190,7 +229,7 @@ const md = [
     return `| ${label} | ${cells.join(' | ')} |${ratio}`
   }),
   '',
-  `Failed requests: ${names.map((n) => `${n} ${['rps32', 'rps256', 'srps32', 'srps256'].map((k) => results[n][`${k}_failed`]).join('/')}`).join(', ')}.`,
+  `Failed requests: ${names.filter((n) => n !== 'floor').map((n) => `${n} ${['rps32', 'rps256', 'srps32', 'srps256'].map((k) => results[n][`${k}_failed`]).join('/')}`).join(', ')}. The floor is a proxy that only forwards each request over a kept-alive connection (bench/mock-server, \`proxy\` mode): what one HTTP hop adds on this machine; llmux adds ${f((results.llmux.p50_added - results.floor.p50_added) * 1000, 0)} µs at p50 above it.`,
 ]
 fs.mkdirSync(path.join(here, 'results'), { recursive: true })
 fs.writeFileSync(path.join(here, 'results/gateway.md'), md.join('\n') + '\n')

@@ -7,6 +7,11 @@
 //! Embeddings: `/e<dims>/v1/embeddings` answers one vector of `<dims>` per input, as base64
 //! when the request asks for it (`encoding_format: base64`), else as JSON floats.
 //! Usage: `llmux-bench-mock [port]` (0 picks a free port); prints `listening <port>`.
+//!
+//! `llmux-bench-mock proxy <upstream port> [port]` is the floor the gateway is measured
+//! against: a proxy that does nothing but forward each request, as it came, over one kept-alive
+//! upstream connection per client connection, and forward the answer back. What it adds to a
+//! round trip is what any HTTP proxy costs on the machine, before any work of its own.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -199,9 +204,48 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
+/// Forwards every request of one client connection over one upstream connection.
+async fn forward(sock: tokio::net::TcpStream, upstream: u16) {
+    let Ok(up) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else { return };
+    let _ = up.set_nodelay(true);
+    let Ok((sender, conn)) = hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up)).await else { return };
+    tokio::spawn(conn);
+    let sender = Arc::new(tokio::sync::Mutex::new(sender));
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let sender = sender.clone();
+        async move {
+            let r = sender.lock().await.send_request(req).await;
+            Ok::<_, hyper::Error>(match r {
+                Ok(resp) => resp.map(|b| b.boxed()),
+                Err(_) => Response::builder()
+                    .status(502)
+                    .body(Full::new(Bytes::new()).map_err(|never| match never {}).boxed())
+                    .unwrap_or_default(),
+            })
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(sock), svc).await;
+}
+
 #[tokio::main]
 async fn main() {
-    let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut args = std::env::args().skip(1).peekable();
+    let upstream = if args.peek().map(String::as_str) == Some("proxy") {
+        args.next();
+        Some(args.next().and_then(|p| p.parse::<u16>().ok()).expect("proxy <upstream port> [port]"))
+    } else {
+        None
+    };
+    let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    if let Some(upstream) = upstream {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind 127.0.0.1");
+        println!("listening {}", listener.local_addr().map(|a| a.port()).unwrap_or(0));
+        loop {
+            let Ok((sock, _)) = listener.accept().await else { continue };
+            let _ = sock.set_nodelay(true);
+            tokio::spawn(forward(sock, upstream));
+        }
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind 127.0.0.1");
     println!("listening {}", listener.local_addr().map(|a| a.port()).unwrap_or(0));
     let enc: Encoded = Arc::default();
