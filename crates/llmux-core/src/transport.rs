@@ -216,7 +216,9 @@ pub async fn send(
     let mut attempt = 0u32;
     let mut fresh = false;
     loop {
-        let url = clients.url(&http.url).map_err(|e| Error::invalid_request(format!("the endpoint URL is not valid: {e}")).with_provider(provider))?;
+        let url = clients
+            .url(&http.url)
+            .map_err(|e| Error::invalid_request(format!("the endpoint URL is not valid: {e}")).with_provider(provider))?;
         let mut rb = clients.client(fresh).post(url).body(http.body.clone());
         for (k, v) in &http.headers {
             rb = rb.header(*k, v);
