@@ -180,23 +180,10 @@ pub async fn run(mut call: Call, stream: bool, cancel: CancellationToken, tx: mp
         provider: call.target.provider.name().to_owned(),
         model: call.target.model.clone(),
         attempts: 1,
-        server_address: host_of(&call.target.base_url),
+        server_address: crate::transport::host_of(&call.target.base_url),
         ..Default::default()
     }));
     let _ = tx.send(Event::End(Box::new(Outcome { completion, usage, cost, error, warnings, route }))).await;
-}
-
-/// The host of a base URL (for traces' `server.address`), read without a URL parser: this runs
-/// on every answer.
-fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match hostport.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').map(|(h, _)| h)?,
-        None => hostport.split(':').next()?,
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// Whether a provider's warning says it dropped a parameter (the wording every provider uses:
@@ -476,24 +463,4 @@ where
     }
     let outcome = end.unwrap_or_else(|| Outcome::failed(Error::new(ErrorKind::Internal, "call ended without an outcome"), None, vec![]));
     (chunks, outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn host_of_reads_the_host_as_a_url_parser_would() {
-        for (url, host) in [
-            ("https://api.openai.com/v1", Some("api.openai.com")),
-            ("http://127.0.0.1:8080/c10/v1", Some("127.0.0.1")),
-            ("https://user:pw@Example.COM:443/x?y=1", Some("example.com")),
-            ("https://[::1]:4000/v1", Some("::1")),
-            ("https://bedrock-runtime.us-east-1.amazonaws.com", Some("bedrock-runtime.us-east-1.amazonaws.com")),
-            ("https://host?q=a/b", Some("host")),
-            ("https:///nohost", None),
-        ] {
-            assert_eq!(host_of(url).as_deref(), host, "{url}");
-        }
-    }
 }

@@ -158,17 +158,32 @@ pub fn network_error(e: &reqwest::Error, provider: &'static str) -> Error {
     Error::new(kind, msg).with_provider(provider)
 }
 
+/// A URL's scheme, `host[:port]` (user info dropped) and path, the query and fragment gone;
+/// `None` without a scheme. Read without a URL parser: it runs on every answer.
+fn url_parts(url: &str) -> Option<(&str, &str, &str)> {
+    let no_query = url.split(['?', '#']).next().unwrap_or("");
+    let (scheme, rest) = no_query.split_once("://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    Some((scheme, host, path))
+}
+
 /// A URL with its user info and query removed, for messages.
 pub fn redact_url(url: &str) -> String {
-    let no_query = url.split(['?', '#']).next().unwrap_or("");
-    match no_query.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit('@').next().unwrap_or(authority);
-            format!("{scheme}://{host}{path}")
-        }
-        None => no_query.to_owned(),
+    match url_parts(url) {
+        Some((scheme, host, path)) => format!("{scheme}://{host}{path}"),
+        None => url.split(['?', '#']).next().unwrap_or("").to_owned(),
     }
+}
+
+/// The host of a URL, lowercase, without port or brackets (for traces' `server.address`).
+pub fn host_of(url: &str) -> Option<String> {
+    let (_, hostport, _) = url_parts(url)?;
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| h)?,
+        None => hostport.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 fn timeout_error(what: &str, after: Duration, provider: &'static str) -> Error {
@@ -354,6 +369,21 @@ mod tests {
             let b0 = backoff(0, BACKOFF_BASE);
             assert!(b0 >= Duration::from_millis(250) && b0 <= Duration::from_millis(500));
             assert!(backoff(10, BACKOFF_BASE) <= Duration::from_secs(8));
+        }
+    }
+
+    #[test]
+    fn host_of_reads_the_host_as_a_url_parser_would() {
+        for (url, host) in [
+            ("https://api.openai.com/v1", Some("api.openai.com")),
+            ("http://127.0.0.1:8080/c10/v1", Some("127.0.0.1")),
+            ("https://user:pw@Example.COM:443/x?y=1", Some("example.com")),
+            ("https://[::1]:4000/v1", Some("::1")),
+            ("https://bedrock-runtime.us-east-1.amazonaws.com", Some("bedrock-runtime.us-east-1.amazonaws.com")),
+            ("https://host?q=a/b", Some("host")),
+            ("https:///nohost", None),
+        ] {
+            assert_eq!(host_of(url).as_deref(), host, "{url}");
         }
     }
 }
